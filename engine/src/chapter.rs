@@ -1,0 +1,154 @@
+//! Chapters as plug-ins: the [`Chapter`] trait, its slots, and the [`Engine`] that
+//! holds the registered chapters and asks them in order.
+
+use std::path::PathBuf;
+
+use oci_spec::runtime::Spec;
+
+use crate::cli::{Command, RunArgs};
+use crate::error::{Error, Result};
+use crate::state::Paths;
+
+// ANCHOR: chapter_trait
+/// What one chapter adds to the engine.
+///
+/// Every method but [`Chapter::number`] has a default that adds nothing, so a
+/// chapter implements only what it teaches. Where two chapters offer the same
+/// command or slot, the highest registered chapter wins; spec edits all apply,
+/// in chapter order.
+pub trait Chapter: Sync {
+    /// The chapter's number (1 for isolation, 2 for resources, ...).
+    fn number(&self) -> u8;
+
+    /// Runs `command` if this chapter handles it; `None` lets a lower chapter try.
+    fn run_command(&self, _engine: &Engine, _command: &Command) -> Option<Result<i32>> {
+        None
+    }
+
+    /// This chapter's edit of a container's OCI runtime spec.
+    fn edit_spec(&self, _engine: &Engine, _plan: &ContainerPlan, _spec: &mut Spec) -> Result<()> {
+        Ok(())
+    }
+
+    /// The cgroup driver slot, used by the runtime (chapter 02 fills it).
+    fn cgroups(&self) -> Option<&dyn Cgroups> {
+        None
+    }
+
+    /// A holder of references to images, asked before an image is removed.
+    fn reference_holder(&self) -> Option<&dyn ReferenceHolder> {
+        None
+    }
+}
+// ANCHOR_END: chapter_trait
+
+/// What every chapter's spec edit sees of the container being made.
+#[derive(Debug, Clone)]
+pub struct ContainerPlan<'a> {
+    /// The container's 64-hex id.
+    pub id: String,
+    /// The flags of `run` / `create`.
+    pub args: &'a RunArgs,
+    /// The bundle directory that will hold `config.json`.
+    pub bundle: PathBuf,
+    /// The root filesystem directory.
+    pub rootfs: PathBuf,
+    /// The process to run: command and arguments.
+    pub process_args: Vec<String>,
+}
+
+// ANCHOR: cgroups_slot
+/// The cgroup driver the runtime calls; it works from the spec alone, so that
+/// `create` and `delete` (separate processes) agree on the cgroup.
+pub trait Cgroups: Sync {
+    /// Creates the cgroup the spec names, applies its limits, moves `pid` into it.
+    fn enter(&self, spec: &Spec, pid: i32) -> Result<()>;
+    /// Whether the kernel's OOM killer ended a process of this cgroup.
+    fn oom_killed(&self, spec: &Spec) -> bool;
+    /// Kills what is left in the cgroup and removes it; missing is not an error.
+    fn remove(&self, spec: &Spec) -> Result<()>;
+    /// The cgroup paths of the container as its processes see them, one per
+    /// mounted hierarchy: (mount point under /sys/fs/cgroup, host directory).
+    fn mounts(&self, spec: &Spec) -> Result<Vec<(String, PathBuf)>>;
+}
+// ANCHOR_END: cgroups_slot
+
+/// Something that may use an image and must be asked before the image goes.
+pub trait ReferenceHolder: Sync {
+    /// Describes each user of `image_id` (e.g. `container 3f2a…`).
+    fn image_users(&self, engine: &Engine, image_id: &str) -> Result<Vec<String>>;
+}
+
+/// The registered chapters and the state paths: what every command runs against.
+pub struct Engine {
+    program: &'static str,
+    chapters: Vec<&'static dyn Chapter>,
+    /// Where state lives.
+    pub paths: Paths,
+}
+
+impl Engine {
+    /// An engine for the binary `program` with these chapters (any order).
+    pub fn new(program: &'static str, chapters: &[&'static dyn Chapter], paths: Paths) -> Self {
+        let mut chapters = chapters.to_vec();
+        chapters.sort_by_key(|c| c.number());
+        Self {
+            program,
+            chapters,
+            paths,
+        }
+    }
+
+    /// The binary's name (`ch01`, `berth`), used to prefix messages.
+    pub fn program(&self) -> &'static str {
+        self.program
+    }
+
+    /// The highest registered chapter.
+    pub fn highest_chapter(&self) -> u8 {
+        self.chapters.last().map_or(0, |c| c.number())
+    }
+
+    /// Whether chapter `n` is registered in this binary.
+    pub fn teaches(&self, n: u8) -> bool {
+        self.chapters.iter().any(|c| c.number() == n)
+    }
+
+    /// Runs `command` with the highest chapter that handles it.
+    pub fn dispatch(&self, command: &Command) -> Result<i32> {
+        for chapter in self.chapters.iter().rev() {
+            if let Some(result) = chapter.run_command(self, command) {
+                return result;
+            }
+        }
+        Err(Error::usage(format!(
+            "{}: this command is not implemented in any registered chapter",
+            self.program
+        )))
+    }
+
+    // ANCHOR: build_spec
+    /// Builds a container's spec: every chapter's edit, in chapter order.
+    pub fn build_spec(&self, plan: &ContainerPlan) -> Result<Spec> {
+        let mut spec = Spec::default();
+        for chapter in &self.chapters {
+            chapter.edit_spec(self, plan, &mut spec)?;
+        }
+        Ok(spec)
+    }
+    // ANCHOR_END: build_spec
+
+    /// The cgroup driver of the highest chapter that offers one.
+    pub fn cgroups(&self) -> Option<&dyn Cgroups> {
+        self.chapters.iter().rev().find_map(|c| c.cgroups())
+    }
+
+    /// Every registered user of `image_id`, asked across chapters.
+    pub fn image_users(&self, image_id: &str) -> Result<Vec<String>> {
+        let mut users = Vec::new();
+        for holder in self.chapters.iter().filter_map(|c| c.reference_holder()) {
+            users.extend(holder.image_users(self, image_id)?);
+        }
+        Ok(users)
+    }
+}

@@ -1,0 +1,178 @@
+//! Where berth keeps things: the state root (`BERTH_ROOT`), the runtime directory
+//! (`BERTH_RUN`), atomic writes, locks and ids.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Default persistent state root.
+pub const DEFAULT_ROOT: &str = "/var/lib/berth";
+/// Default runtime directory (sockets, runtime state; cleared at boot).
+pub const DEFAULT_RUN: &str = "/run/berth";
+
+/// The two directories berth owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// Persistent state: images, layers, containers, volumes (mode 0700).
+    pub root: PathBuf,
+    /// Runtime state: sockets, pid files, the runtime's container state (mode 0700).
+    pub run: PathBuf,
+}
+
+impl Paths {
+    /// Reads `BERTH_ROOT` and `BERTH_RUN`, falling back to the defaults.
+    pub fn from_env() -> Self {
+        let var = |name: &str, default: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| PathBuf::from(default), PathBuf::from)
+        };
+        Self {
+            root: var("BERTH_ROOT", DEFAULT_ROOT),
+            run: var("BERTH_RUN", DEFAULT_RUN),
+        }
+    }
+
+    /// `root/sub`, created (mode 0700, parents too) if missing.
+    pub fn root_dir(&self, sub: &str) -> io::Result<PathBuf> {
+        ensure_private_dir(&self.root)?;
+        let dir = self.root.join(sub);
+        ensure_private_dir(&dir)?;
+        Ok(dir)
+    }
+
+    /// `run/sub`, created (mode 0700, parents too) if missing.
+    pub fn run_dir(&self, sub: &str) -> io::Result<PathBuf> {
+        ensure_private_dir(&self.run)?;
+        let dir = self.run.join(sub);
+        ensure_private_dir(&dir)?;
+        Ok(dir)
+    }
+}
+
+/// Creates `dir` (and its parents) with mode 0700 when it does not exist.
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    match fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+// ANCHOR: atomic_write
+/// Replaces `path` with `data` so that a reader sees the old or the new file, never
+/// a mix: write a temp file beside it, fsync it, rename it over, fsync the directory.
+pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+// ANCHOR_END: atomic_write
+
+/// An exclusive lock on a file, released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+/// Takes an exclusive lock on `path` (created if missing), waiting for other holders.
+pub fn lock(path: &Path) -> io::Result<Lock> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    file.lock()?;
+    Ok(Lock { _file: file })
+}
+
+/// A new random 64-hex id (256 bits from the kernel's random source).
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 32];
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("reading /dev/urandom");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The 12-character form of an id that `ps` and friends print.
+pub fn short_id(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        atomic_write(&p, b"one").unwrap();
+        atomic_write(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn ids_are_64_hex_and_distinct() {
+        let (a, b) = (new_id(), new_id());
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+        assert_eq!(short_id(&a).len(), 12);
+    }
+
+    #[test]
+    fn private_dirs_are_0700() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            root: dir.path().join("root"),
+            run: dir.path().join("run"),
+        };
+        let c = paths.root_dir("containers").unwrap();
+        assert_eq!(
+            fs::metadata(&c).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            fs::metadata(&paths.root).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+
+    #[test]
+    fn lock_is_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        let held = lock(&p).unwrap();
+        let other = File::open(&p).unwrap();
+        assert!(other.try_lock().is_err());
+        drop(held);
+        assert!(other.try_lock().is_ok());
+    }
+}

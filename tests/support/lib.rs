@@ -1,0 +1,1 @@
+//! Shared helpers for berth's end-to-end tests.
