@@ -1,0 +1,1 @@
+//! Capabilities and seccomp: what the container's process may still do.

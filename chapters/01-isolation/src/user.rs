@@ -1,0 +1,1 @@
+//! Resolving `-u NAME|UID[:GROUP|GID]` in the container's /etc/passwd and /etc/group.
