@@ -1,1 +1,3 @@
 //! Shared helpers for berth's end-to-end tests.
+
+pub mod rootfs;

@@ -9,11 +9,14 @@ mod doctor;
 mod exercise;
 mod rootfs;
 mod test;
+mod util;
 mod vm;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, rest) = args.split_first().map_or(("", &[][..]), |(c, r)| (c.as_str(), r));
+    let (cmd, rest) = args
+        .split_first()
+        .map_or(("", &[][..]), |(c, r)| (c.as_str(), r));
     match cmd {
         "demo" => demo::run(rest),
         "test" => test::run(rest),
