@@ -146,3 +146,20 @@ pub fn path_with(dir: &Path) -> std::ffi::OsString {
     }
     env::join_paths(dirs).expect("target directories contain no ':'")
 }
+
+/// A release build of every binary, as `demo` and `bench` run them.
+pub fn build_release() -> anyhow::Result<()> {
+    run(cargo().args(["build", "--release", "--workspace", "--bins"]))
+}
+
+/// The path of the binary `name` built with `profile` ("debug" or "release").
+pub fn built_binary(profile: &str, name: &str) -> PathBuf {
+    target_dir().join(profile).join(name)
+}
+
+/// Fails early, naming the package to install, when the command `name` is not on `PATH`.
+pub fn require_tool(name: &str, package: &str) -> anyhow::Result<PathBuf> {
+    find_on_path(name).with_context(|| {
+        format!("`{name}` is missing: install it with `apt-get install -y {package}`")
+    })
+}
