@@ -103,7 +103,6 @@ fn find<'a>(exercises: &'a [Exercise], id: &str) -> anyhow::Result<&'a Exercise>
         .with_context(|| format!("no exercise {id:?}: `cargo xtask exercise list` shows them all"))
 }
 
-// ANCHOR: test_run
 /// How one test ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -143,6 +142,7 @@ impl TestRun {
     }
 }
 
+// ANCHOR: test_run
 /// Runs one exercise's tests, on the skeleton or on the solution.
 fn run_tests(exercise: &Exercise, feature: &str) -> anyhow::Result<TestRun> {
     let filter = format!("{}::tests::", exercise.module());
@@ -388,6 +388,7 @@ pub fn check_all() -> anyhow::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: check_all
 
 /// What is wrong with one exercise's two runs.
 fn both_ways_problems(exercise: &Exercise, skeleton: &TestRun, solution: &TestRun) -> Vec<String> {
@@ -436,7 +437,6 @@ fn both_ways_problems(exercise: &Exercise, skeleton: &TestRun, solution: &TestRu
     }
     problems
 }
-// ANCHOR_END: check_all
 
 /// What is wrong between `info.toml`, the exercise directories, `src/lib.rs` and the book.
 fn layout_problems(root: &Path, exercises: &[Exercise]) -> anyhow::Result<Vec<String>> {
@@ -561,6 +561,7 @@ fn check_book_link(root: &Path, hint: &str) -> Result<(), String> {
         ))
     }
 }
+// ANCHOR_END: book_link
 
 /// The ids mdBook gives the page's headings: an explicit `{#id}`, or the text
 /// lower-cased, spaces turned into `-`, and everything but letters, digits, `-`
@@ -599,7 +600,6 @@ fn markdown_heading_ids(markdown: &str) -> Vec<String> {
     }
     ids
 }
-// ANCHOR_END: book_link
 
 #[cfg(test)]
 mod tests {
