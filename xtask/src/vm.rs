@@ -1,6 +1,209 @@
-//! `cargo xtask vm`.
+//! `cargo xtask vm-test`: chapter 02's limits checked on a pure cgroup2 kernel, in a VM.
+//!
+//! The machines berth is developed on may be cgroup v1; chapter 02 must work on v2 as
+//! well, so this command boots Debian's cloud kernel under qemu (software emulation, no
+//! KVM needed) with an initramfs holding busybox, `ch02` and the scripts of `tests/vm/`.
+//! The guest mounts a cgroup2-only tree, runs containers with limits and prints one
+//! `VMTEST PASS|FAIL name` line per check; this side echoes them and fails unless every
+//! check passed and the guest reported `VMTEST DONE`.
+//!
+//! Downloads and the built initramfs live in `target/vm/`; the last console output is
+//! kept there as `console.log`.
 
-/// Runs `cargo xtask vm`.
-pub fn run(_args: &[String]) -> anyhow::Result<()> {
-    anyhow::bail!("cargo xtask vm: not written yet")
+mod cpio;
+mod host;
+mod initramfs;
+mod kernel;
+mod qemu;
+mod report;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use report::{Event, Summary};
+
+/// How long the VM may run when `--timeout` is not given.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How many console lines to show when the run failed.
+const CONSOLE_TAIL: usize = 40;
+
+/// The command's options.
+struct Options {
+    /// How long the VM may run.
+    timeout: Duration,
+    /// A `ch02` binary to test instead of building the workspace's.
+    ch02: Option<PathBuf>,
+}
+
+const USAGE: &str = "usage: cargo xtask vm-test [--timeout SECONDS] [--ch02 PATH]";
+
+/// Runs `cargo xtask vm-test [--timeout SECONDS] [--ch02 PATH]`.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let options = parse_options(args)?;
+    let started = Instant::now();
+    host::ensure_packages()?;
+    let ch02 = match options.ch02 {
+        Some(path) => path,
+        None => host::build_ch02()?,
+    };
+    let cache = host::cache_dir()?;
+    fs::create_dir_all(&cache).with_context(|| format!("cannot create {}", cache.display()))?;
+    let vmlinuz = kernel::fetch(&cache)?;
+    let initrd = write_initramfs(&cache, &ch02)?;
+    let timeout = options.timeout;
+    println!(
+        "vm-test: booting {} (timeout {} s)",
+        vmlinuz.display(),
+        timeout.as_secs()
+    );
+
+    let machine = qemu::Machine {
+        kernel: &vmlinuz,
+        initrd: &initrd,
+        timeout,
+    };
+    let mut summary = Summary::default();
+    let console = qemu::boot(&machine, |line, elapsed| {
+        if let Some(event) = report::parse_line(line) {
+            show(&event, elapsed);
+            summary.record(&event);
+        }
+    })?;
+    let log = cache.join("console.log");
+    fs::write(&log, console.lines.join("\n") + "\n")
+        .with_context(|| format!("cannot write {}", log.display()))?;
+
+    println!(
+        "vm-test: {} passed, {} failed, in {:.1} s in all",
+        summary.passed.len(),
+        summary.failed.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if summary.succeeded() {
+        return Ok(());
+    }
+    show_console_tail(&console.lines, &log);
+    if !console.qemu_errors.trim().is_empty() {
+        println!("vm-test: qemu said: {}", console.qemu_errors.trim());
+    }
+    if console.timed_out {
+        bail!(
+            "the VM did not finish within {} s (console in {})",
+            timeout.as_secs(),
+            log.display()
+        );
+    }
+    if !summary.done {
+        bail!(
+            "the VM stopped ({}) before its checks were done (console in {})",
+            console.status,
+            log.display()
+        );
+    }
+    let names: Vec<&str> = summary
+        .failed
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if names.is_empty() {
+        bail!("the VM ran no check (console in {})", log.display());
+    }
+    bail!("{} VM check(s) failed: {}", names.len(), names.join(", "))
+}
+
+/// Reads `--timeout SECONDS` and `--ch02 PATH`.
+fn parse_options(args: &[String]) -> anyhow::Result<Options> {
+    let mut options = Options {
+        timeout: DEFAULT_TIMEOUT,
+        ch02: None,
+    };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value; {USAGE}"))?;
+        match flag.as_str() {
+            "--timeout" => {
+                let seconds: u64 = value
+                    .parse()
+                    .with_context(|| format!("--timeout wants whole seconds, not `{value}`"))?;
+                options.timeout = Duration::from_secs(seconds);
+            }
+            "--ch02" => options.ch02 = Some(PathBuf::from(value)),
+            _ => bail!("unknown option `{flag}`; {USAGE}"),
+        }
+    }
+    Ok(options)
+}
+
+/// Prints one event as it arrives, with the time since qemu started.
+fn show(event: &Event, elapsed: Duration) {
+    let at = elapsed.as_secs_f64();
+    match event {
+        Event::Init(uptime) => {
+            println!("vm-test: booted in {at:.1} s (init started at guest uptime {uptime} s)")
+        }
+        Event::Pass(name) => println!("  [{at:6.1} s] PASS {name}"),
+        Event::Fail { name, detail } => println!("  [{at:6.1} s] FAIL {name}: {detail}"),
+        Event::Done => println!("  [{at:6.1} s] DONE"),
+    }
+}
+
+/// The last console lines that are not check lines, to explain a failed run.
+fn show_console_tail(lines: &[String], log: &Path) {
+    let others: Vec<&String> = lines
+        .iter()
+        .filter(|line| report::parse_line(line).is_none())
+        .collect();
+    let tail = &others[others.len().saturating_sub(CONSOLE_TAIL)..];
+    println!(
+        "vm-test: last console lines (all of them in {}):",
+        log.display()
+    );
+    for line in tail {
+        println!("  | {line}");
+    }
+}
+
+/// Builds the initramfs from `tests/vm/` and writes it gzip-compressed into the cache.
+fn write_initramfs(cache: &Path, ch02: &Path) -> anyhow::Result<PathBuf> {
+    let scripts = host::workspace_root().join("tests/vm");
+    let inputs = initramfs::Inputs {
+        busybox: Path::new("/bin/busybox"),
+        ch02,
+        scripts: &scripts,
+    };
+    let archive = initramfs::build(&inputs)?;
+    let path = cache.join("initramfs.cpio.gz");
+    let compressed = gzip(&archive)?;
+    fs::write(&path, compressed).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Compresses with the system's gzip (fast level: the guest decompresses under emulation).
+fn gzip(data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut child = Command::new("gzip")
+        .args(["-1", "-n", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start gzip")?;
+    let mut stdin = child.stdin.take().context("gzip's stdin is not piped")?;
+    // Feed on a thread: gzip's stdout fills while we write, and we read it below.
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let output = child.wait_with_output().context("cannot wait for gzip")?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the thread feeding gzip panicked"))??;
+    if !output.status.success() {
+        bail!("gzip failed ({})", output.status);
+    }
+    Ok(output.stdout)
 }
