@@ -176,7 +176,7 @@ fn test() -> anyhow::Result<()> {
 }
 
 fn exercises() -> anyhow::Result<()> {
-    exercise::run(&["check-all".to_string()])
+    exercise::check_all()
 }
 
 fn vm_test() -> anyhow::Result<()> {
