@@ -362,3 +362,47 @@ fn a_capability_the_engine_lacks_is_refused_before_clone() {
     let e = ProcessSecurity::from_spec(&process, None).unwrap_err();
     assert!(matches!(e, SecurityError::CapabilityNotHeld { .. }), "{e}");
 }
+
+#[test]
+fn default_profile_argument_rules_hold_in_the_kernel() {
+    if !privileged() {
+        return;
+    }
+    let linux = linux_with(default_seccomp());
+    let security = ProcessSecurity::from_spec(&process(0, false), Some(&linux)).unwrap();
+    in_child(|| {
+        apply(&security, 0)?;
+        let errno = |rc: libc::c_long| (rc, nix::errno::Errno::last());
+        let eperm = (-1, nix::errno::Errno::EPERM);
+        // SAFETY: socket and personality take integers only.
+        let vsock = errno(unsafe { libc::syscall(libc::SYS_socket, libc::AF_VSOCK, 1, 0) });
+        expect_eq("socket(AF_VSOCK)", vsock, eperm)?;
+        let unix = unsafe { libc::syscall(libc::SYS_socket, libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+        expect_eq("socket(AF_UNIX)", unix >= 0, true)?;
+        // SAFETY: closing the descriptor just opened.
+        unsafe { libc::close(unix as libc::c_int) };
+        let query = unsafe { libc::syscall(libc::SYS_personality, 0xffff_ffffu64) };
+        expect_eq("personality(query)", query >= 0, true)?;
+        let read_implies_exec =
+            errno(unsafe { libc::syscall(libc::SYS_personality, 0x0040_0000u64) });
+        expect_eq("personality(READ_IMPLIES_EXEC)", read_implies_exec, eperm)?;
+        // clone with a namespace flag is refused; were it not, the new child exits.
+        let flags = (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_ulong;
+        // SAFETY: a fork-like clone; a child, if any, only calls _exit.
+        let rc = unsafe { libc::syscall(libc::SYS_clone, flags, 0, 0, 0, 0) };
+        if rc == 0 {
+            unsafe { libc::_exit(0) };
+        }
+        expect_eq("clone(CLONE_NEWUSER)", errno(rc), eperm)?;
+        // A plain fork (clone without CLONE_NEW*) still works.
+        match unsafe { nix::unistd::fork() } {
+            Ok(ForkResult::Child) => unsafe { libc::_exit(0) },
+            Ok(ForkResult::Parent { child }) => {
+                let status = nix::sys::wait::waitpid(child, None).map_err(|e| e.to_string())?;
+                expect_eq("fork", status, nix::sys::wait::WaitStatus::Exited(child, 0))
+            }
+            Err(e) => Err(format!("fork under the default profile: {e}")),
+        }
+    })
+    .unwrap();
+}
