@@ -198,6 +198,8 @@ pub(super) const RULES: &[Rule] = &[
     allow_if(&["personality"], &[eq(0, 0x20000)], When::Always),
     allow_if(&["personality"], &[eq(0, 0x20008)], When::Always),
     allow_if(&["personality"], &[eq(0, 0xffff_ffff)], When::Always),
+    // ANCHOR_END: default_profile_rules
+    // ANCHOR: namespace_rules
     // Syscalls that exist only on some CPUs (the ppc64le and s390 ones are left
     // out: berth compiles filters for x86_64, aarch64 and riscv64 only).
     allow(&["arch_prctl", "modify_ldt"], When::Arch(&["x86_64"])),
@@ -219,6 +221,8 @@ pub(super) const RULES: &[Rule] = &[
           "setns", "syslog", "umount", "umount2", "unshare"],
         When::HasCap(Capability::SysAdmin),
     ),
+    // ANCHOR_END: namespace_rules
+    // ANCHOR: capability_rules
     // Without CAP_SYS_ADMIN, clone is still how threads and processes are made:
     // allowed when no CLONE_NEW* flag is set (flags are argument 0 on x86_64).
     allow_if(
@@ -257,8 +261,8 @@ pub(super) const RULES: &[Rule] = &[
     allow(&["syslog"], When::HasCap(Capability::Syslog)),
     allow(&["bpf"], When::HasCap(Capability::Bpf)),
     allow(&["perf_event_open"], When::HasCap(Capability::Perfmon)),
+    // ANCHOR_END: capability_rules
 ];
-// ANCHOR_END: default_profile_rules
 
 impl When {
     /// Whether the rule applies to a container with these capabilities, here.

@@ -123,7 +123,6 @@ impl Conditions {
     }
 }
 
-// ANCHOR: resolve_docker_profile
 /// Reads a profile file and resolves it for a container holding `caps`: the rules
 /// whose `includes` hold and whose `excludes` do not, as an OCI `LinuxSeccomp`.
 pub(super) fn load(path: &Path, caps: &Capabilities) -> Result<LinuxSeccomp, SecurityError> {
@@ -157,6 +156,7 @@ fn resolve(profile: DockerProfile, caps: &Capabilities) -> Result<LinuxSeccomp, 
         ),
         (None, None) => None,
     };
+    // ANCHOR: resolve_docker_profile
     let mut syscalls = Vec::new();
     for rule in profile.syscalls {
         if !rule.includes.all_hold(caps) || rule.excludes.any_holds(caps) {
@@ -178,6 +178,7 @@ fn resolve(profile: DockerProfile, caps: &Capabilities) -> Result<LinuxSeccomp, 
         syscall.set_args(rule.args);
         syscalls.push(syscall);
     }
+    // ANCHOR_END: resolve_docker_profile
     let mut seccomp = LinuxSeccomp::default();
     seccomp.set_default_action(profile.default_action);
     seccomp.set_default_errno_ret(profile.default_errno_ret);
@@ -186,7 +187,6 @@ fn resolve(profile: DockerProfile, caps: &Capabilities) -> Result<LinuxSeccomp, 
     seccomp.set_syscalls(Some(syscalls));
     Ok(seccomp)
 }
-// ANCHOR_END: resolve_docker_profile
 
 #[cfg(test)]
 mod tests {

@@ -87,8 +87,8 @@ impl Matches {
     }
 }
 
-// ANCHOR: compile_filters
 /// Compiles a profile into the filters to install, in installation order.
+// ANCHOR: compile_filters
 pub fn compile_filters(profile: &LinuxSeccomp) -> Result<Vec<CompiledFilter>, SecurityError> {
     let arch = TargetArch::try_from(std::env::consts::ARCH)
         .map_err(|source| SecurityError::CompileFilter { source })?;
