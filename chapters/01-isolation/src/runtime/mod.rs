@@ -1,9 +1,79 @@
-//! The OCI runtime: `create`, `start`, `state`, `kill`, `delete`, `run` on a bundle.
+//! The OCI runtime: `create`, `start`, `state`, `kill`, `delete` and `run` on a
+//! bundle (a root filesystem and its `config.json`), shaped like runc.
+//!
+//! The runtime always runs in a fresh, single-threaded process. It clones the
+//! container's *init* into new namespaces ([`spawn`]); the init sets up the
+//! container's world — mounts, `/dev`, `pivot_root`, masked paths, user,
+//! capabilities, seccomp — and execs the command ([`init`]). Between clone and
+//! exec the two talk over one close-on-exec socket pair ([`channel`]), so a
+//! failure inside the container comes back as one line with docker's exit code.
+//!
+//! - [`bundle`]: loading and checking `config.json`;
+//! - [`options`]: OCI mount options to mount(2) flags;
+//! - [`record`]: the state directory and `state.json`;
+//! - [`signals`], [`supervise`], [`pty`]: what `run` does while it waits.
+
+pub mod bundle;
+pub mod channel;
+mod create;
+mod delete;
+pub mod error;
+pub mod init;
+mod kill;
+pub mod options;
+pub mod pty;
+pub mod record;
+mod run;
+pub mod signals;
+pub mod spawn;
+mod start;
+mod state;
+pub mod supervise;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
 
 use berth_engine::cli::RuntimeCommand;
-use berth_engine::{Engine, Error, Result};
+use berth_engine::{Engine, Result};
+
+pub use run::run;
 
 /// Runs one `runtime` subcommand.
-pub fn command(_engine: &Engine, _cmd: &RuntimeCommand) -> Result<i32> {
-    Err(Error::usage("runtime: being written"))
+pub fn command(engine: &Engine, cmd: &RuntimeCommand) -> Result<i32> {
+    match cmd {
+        RuntimeCommand::Create {
+            bundle,
+            pid_file,
+            console_socket,
+            id,
+        } => create::create(
+            engine,
+            Path::new(bundle),
+            id,
+            pid_file.as_deref().map(Path::new),
+            console_socket.as_deref().map(Path::new),
+        ),
+        RuntimeCommand::Start { id } => start::start(engine, id),
+        RuntimeCommand::State { id } => state::state(engine, id),
+        RuntimeCommand::Kill { all, id, signal } => kill::kill(engine, id, signal, *all),
+        RuntimeCommand::Delete { force, id } => delete::delete(engine, id, *force),
+        RuntimeCommand::Run {
+            bundle,
+            pid_file,
+            id,
+        } => run(
+            engine,
+            Path::new(bundle),
+            id,
+            pid_file.as_deref().map(Path::new),
+        ),
+    }
+}
+
+/// Whether the host mounts cgroup v2 alone at /sys/fs/cgroup.
+pub fn cgroup_v2_host() -> bool {
+    nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
 }

@@ -1,0 +1,208 @@
+//! The runtime's side of starting a container: clone the init into its new
+//! namespaces, put it in its cgroup, let it go on, and wait for its verdict.
+
+use std::os::fd::OwnedFd;
+
+use berth_engine::Engine;
+use berth_engine::oci_spec::runtime::{LinuxNamespaceType, Spec};
+use nix::sched::CloneFlags;
+use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+use super::bundle::Bundle;
+use super::channel::{self, Channel, Message};
+use super::error::RuntimeError;
+use super::init::{self, InitContext};
+use crate::security::ProcessSecurity;
+
+/// How the init should wait before exec.
+pub enum StartMode {
+    /// `run`: exec as soon as it is set up.
+    Immediately,
+    /// `create`: report ready, then block on this exec fifo (an `O_PATH` descriptor).
+    OnExecFifo(OwnedFd),
+}
+
+/// A cloned init, set up and (for `run`) exec'd.
+#[derive(Debug)]
+pub struct Launched {
+    /// The init's pid on the host.
+    pub pid: Pid,
+    /// The pty master, when the spec asked for a terminal.
+    pub console: Option<OwnedFd>,
+}
+
+/// Whether the spec sets limits that need a cgroup driver.
+pub fn has_limits(spec: &Spec) -> bool {
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    resources.is_some_and(|r| {
+        r.memory()
+            .as_ref()
+            .is_some_and(|m| m.limit().is_some() || m.swap().is_some() || m.reservation().is_some())
+            || r.cpu()
+                .as_ref()
+                .is_some_and(|c| c.quota().is_some() || c.shares().is_some() || c.cpus().is_some())
+            || r.pids().as_ref().is_some_and(|p| p.limit() > 0)
+    })
+}
+
+/// The namespaces clone creates: every one listed without a path, except the
+/// cgroup namespace, which the init makes once it is inside its cgroup.
+pub fn clone_flags(bundle: &Bundle) -> CloneFlags {
+    use LinuxNamespaceType as T;
+    [
+        (T::Mount, CloneFlags::CLONE_NEWNS),
+        (T::Pid, CloneFlags::CLONE_NEWPID),
+        (T::Uts, CloneFlags::CLONE_NEWUTS),
+        (T::Ipc, CloneFlags::CLONE_NEWIPC),
+        (T::Network, CloneFlags::CLONE_NEWNET),
+    ]
+    .into_iter()
+    .filter(|(typ, _)| bundle.creates_namespace(*typ))
+    .fold(CloneFlags::empty(), |all, (_, flag)| all | flag)
+}
+
+// ANCHOR: clone_init
+/// Clones the init and brings it to exec (or to the exec fifo). On any failure
+/// the init is killed and reaped, and the cgroup removed, before the error
+/// returns: nothing of a failed start is left.
+pub fn launch(
+    engine: &Engine,
+    bundle: &Bundle,
+    security: &ProcessSecurity,
+    mode: StartMode,
+    sigmask: SigSet,
+    pid_file: Option<&std::path::Path>,
+) -> Result<Launched, RuntimeError> {
+    let cgroups = engine.cgroups();
+    if cgroups.is_none() && has_limits(&bundle.spec) {
+        return Err(RuntimeError::LimitsNeedCgroups);
+    }
+    let cgroup_mounts = match cgroups {
+        Some(c) => c.mounts(&bundle.spec).map_err(|e| RuntimeError::Io {
+            what: "finding the container's cgroup".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?,
+        None => vec![],
+    };
+    join_pid_namespace(bundle)?;
+    let (ours, theirs) = channel::pair().map_err(RuntimeError::sys("creating the init channel"))?;
+    let (exec_fifo, waits_on_fifo) = match mode {
+        StartMode::Immediately => (None, false),
+        StartMode::OnExecFifo(fd) => (Some(fd), true),
+    };
+    let flags = clone_flags(bundle);
+    // SAFETY: a fork-style clone (no new stack): the child continues here as a
+    // copy of this single-threaded process, so it may run any code, and it never
+    // returns from container_init.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong,
+            0,
+            0,
+            0,
+            0,
+        )
+    };
+    let pid =
+        nix::errno::Errno::result(rc).map_err(RuntimeError::sys("cloning the container's init"))?;
+    if pid == 0 {
+        drop(ours);
+        init::container_init(InitContext {
+            program: engine.program(),
+            bundle,
+            security,
+            channel: Some(theirs),
+            exec_fifo,
+            sigmask,
+            cgroup_mounts,
+            cgroup_v2: crate::runtime::cgroup_v2_host(),
+        });
+    }
+    drop(theirs);
+    drop(exec_fifo);
+    let pid = Pid::from_raw(pid as i32);
+    let result = drive(engine, bundle, &ours, pid, waits_on_fifo, pid_file);
+    if result.is_err() {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+        if let Some(c) = cgroups {
+            let _ = c.remove(&bundle.spec);
+        }
+    }
+    result.map(|console| Launched { pid, console })
+}
+// ANCHOR_END: clone_init
+
+/// The runtime's half of the handshake: pid file, cgroup, "go", then the init's
+/// reports until end-of-file (it exec'd) or `Ready` (create).
+fn drive(
+    engine: &Engine,
+    bundle: &Bundle,
+    channel: &Channel,
+    pid: Pid,
+    waits_on_fifo: bool,
+    pid_file: Option<&std::path::Path>,
+) -> Result<Option<OwnedFd>, RuntimeError> {
+    if let Some(path) = pid_file {
+        berth_engine::state::atomic_write(path, pid.to_string().as_bytes()).map_err(
+            RuntimeError::io(format!("writing the pid file {}", path.display())),
+        )?;
+    }
+    // The limits hold from the init's first instruction of the user's program:
+    // it waits for "go" until it is in the cgroup.
+    if let Some(cgroups) = engine.cgroups() {
+        cgroups
+            .enter(&bundle.spec, pid.as_raw())
+            .map_err(|e| RuntimeError::Io {
+                what: "putting the container in its cgroup".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+    }
+    channel
+        .send(&Message::Go, None)
+        .map_err(RuntimeError::sys("starting the init"))?;
+    let mut console = None;
+    loop {
+        match channel
+            .recv()
+            .map_err(RuntimeError::sys("reading the init's report"))?
+        {
+            None if waits_on_fifo => {
+                let status =
+                    waitpid(pid, None).map_or_else(|e| e.to_string(), |s| format!("{s:?}"));
+                return Err(RuntimeError::InitDied { status });
+            }
+            None => break,
+            Some((Message::Console, fd)) => console = fd,
+            Some((Message::Ready, _)) if waits_on_fifo => break,
+            Some((Message::Failed { kind, message }, _)) => {
+                return Err(RuntimeError::Init { message, kind });
+            }
+            Some((other, _)) => {
+                return Err(RuntimeError::Init {
+                    message: format!("unexpected message from the init: {other:?}"),
+                    kind: super::error::FailureKind::Setup,
+                });
+            }
+        }
+    }
+    Ok(console)
+}
+
+/// setns into a pid namespace changes where our *children* go, so it is done
+/// here, before clone, in this short-lived runtime process.
+fn join_pid_namespace(bundle: &Bundle) -> Result<(), RuntimeError> {
+    for (typ, path) in bundle.namespaces_to_join() {
+        if typ == LinuxNamespaceType::Pid {
+            let file = std::fs::File::open(&path)
+                .map_err(RuntimeError::io(format!("opening {}", path.display())))?;
+            nix::sched::setns(file, CloneFlags::CLONE_NEWPID).map_err(RuntimeError::sys(
+                format!("joining the pid namespace {}", path.display()),
+            ))?;
+        }
+    }
+    Ok(())
+}

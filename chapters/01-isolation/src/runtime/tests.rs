@@ -1,0 +1,1 @@
+//! Privileged tests of the runtime (filled below).
