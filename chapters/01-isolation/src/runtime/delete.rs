@@ -25,15 +25,14 @@ pub fn delete(engine: &Engine, id: &str, force: bool) -> berth_engine::Result<i3
     if status != Status::Stopped {
         kill_everything(record.pid, record.pid_start_time);
     }
-    if let Some(cgroups) = engine.cgroups() {
-        if let Ok(text) = std::fs::read_to_string(state.spec_copy()) {
-            let spec: Spec =
-                serde_json::from_str(&text).map_err(|e| RuntimeError::CorruptState {
-                    path: state.spec_copy(),
-                    reason: e.to_string(),
-                })?;
-            cgroups.remove(&spec)?;
-        }
+    if let Some(cgroups) = engine.cgroups()
+        && let Ok(text) = std::fs::read_to_string(state.spec_copy())
+    {
+        let spec: Spec = serde_json::from_str(&text).map_err(|e| RuntimeError::CorruptState {
+            path: state.spec_copy(),
+            reason: e.to_string(),
+        })?;
+        cgroups.remove(&spec)?;
     }
     drop(lock);
     state.remove()?;

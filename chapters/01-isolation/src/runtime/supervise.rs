@@ -56,18 +56,11 @@ pub fn wait_for(
         if let (Some(master), true) = (console, master_ready) {
             master_open = copy(master.as_fd(), stdout.as_fd()) != Copy::Closed;
         }
-        if signal_ready {
-            if let Some(status) = handle_signals(pid, signals, console)? {
-                if let Some(master) = console {
-                    // What the command wrote just before it ended is still in the pty.
-                    let _ = nix::fcntl::fcntl(
-                        master,
-                        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-                    );
-                    while copy(master.as_fd(), stdout.as_fd()) == Copy::Copied {}
-                }
-                return Ok(status);
+        if signal_ready && let Some(status) = handle_signals(pid, signals, console)? {
+            if let Some(master) = console {
+                drain(master, stdout.as_fd());
             }
+            return Ok(status);
         }
     }
 }
@@ -102,6 +95,14 @@ fn handle_signals(
         Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => Ok(Some(status)),
         Ok(_) => Ok(None),
         Err(e) => Err(RuntimeError::sys("waiting for the container's init")(e)),
+    }
+}
+
+/// Copies what the command wrote just before it ended, still in the pty.
+fn drain(master: &OwnedFd, to: BorrowedFd<'_>) {
+    let nonblocking = nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK);
+    if nix::fcntl::fcntl(master, nonblocking).is_ok() {
+        while copy(master.as_fd(), to) == Copy::Copied {}
     }
 }
 
