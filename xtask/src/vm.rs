@@ -8,7 +8,8 @@
 //! check passed and the guest reported `VMTEST DONE`.
 //!
 //! Downloads and the built initramfs live in `target/vm/`; the last console output is
-//! kept there as `console.log`.
+//! kept there as `console.log`. `--ch02 PATH` tests a given binary instead of building
+//! the workspace's; `--timeout SECONDS` bounds the VM's run (180 s by default).
 
 mod cpio;
 mod host;
@@ -149,7 +150,8 @@ fn show(event: &Event, elapsed: Duration) {
         Event::Init(uptime) => {
             println!("vm-test: booted in {at:.1} s (init started at guest uptime {uptime} s)")
         }
-        Event::Pass(name) => println!("  [{at:6.1} s] PASS {name}"),
+        Event::Pass { name, detail } if detail.is_empty() => println!("  [{at:6.1} s] PASS {name}"),
+        Event::Pass { name, detail } => println!("  [{at:6.1} s] PASS {name}: {detail}"),
         Event::Fail { name, detail } => println!("  [{at:6.1} s] FAIL {name}: {detail}"),
         Event::Done => println!("  [{at:6.1} s] DONE"),
     }

@@ -86,12 +86,14 @@ fn version_numbers(package: &str) -> Option<Vec<u64>> {
 /// Downloads `package` into `kernels` and unpacks it into `unpacked`.
 fn download(package: &str, kernels: &Path, unpacked: &Path) -> anyhow::Result<()> {
     fs::create_dir_all(kernels).with_context(|| format!("cannot create {}", kernels.display()))?;
-    host::run_visible(
-        Command::new("apt-get")
-            .arg("download")
-            .arg(package)
-            .current_dir(kernels),
-    )?;
+    // As root, apt downloads as the `_apt` user, which cannot write to a cache under
+    // root's target directory: download as the caller instead of warning about it.
+    let mut download = Command::new("apt-get");
+    download
+        .args(["download", "-o", "APT::Sandbox::User=root"])
+        .arg(package)
+        .current_dir(kernels);
+    host::run_visible(&mut download)?;
     let deb = fs::read_dir(kernels)?
         .filter_map(Result::ok)
         .map(|entry| entry.path())

@@ -3,6 +3,7 @@
 //! ```text
 //! VMTEST INIT 1.93                  init started, at this guest uptime (seconds)
 //! VMTEST PASS memory_max
+//! VMTEST PASS cpu_quota_half_a_core: 51     a pass may carry what it measured
 //! VMTEST FAIL oom_exit_code: want 137, got 1
 //! VMTEST DONE                       every check ran
 //! ```
@@ -13,7 +14,12 @@ pub enum Event {
     /// PID 1 started; the guest's uptime then, as printed.
     Init(String),
     /// A check passed.
-    Pass(String),
+    Pass {
+        /// The check's name.
+        name: String,
+        /// What it measured, when it says.
+        detail: String,
+    },
     /// A check failed, with what went wrong.
     Fail {
         /// The check's name.
@@ -35,13 +41,16 @@ pub fn parse_line(line: &str) -> Option<Event> {
     let (word, tail) = rest.split_once(' ').unwrap_or((rest, ""));
     match word {
         "INIT" => Some(Event::Init(tail.trim().to_string())),
-        "PASS" if !tail.trim().is_empty() => Some(Event::Pass(tail.trim().to_string())),
-        "FAIL" => {
+        "PASS" | "FAIL" => {
             let (name, detail) = tail.split_once(':').unwrap_or((tail, ""));
-            Some(Event::Fail {
-                name: name.trim().to_string(),
-                detail: detail.trim().to_string(),
-            })
+            let (name, detail) = (name.trim().to_string(), detail.trim().to_string());
+            if name.is_empty() {
+                None
+            } else if word == "PASS" {
+                Some(Event::Pass { name, detail })
+            } else {
+                Some(Event::Fail { name, detail })
+            }
         }
         "DONE" => Some(Event::Done),
         _ => None,
@@ -64,7 +73,7 @@ impl Summary {
     pub fn record(&mut self, event: &Event) {
         match event {
             Event::Init(_) => {}
-            Event::Pass(name) => self.passed.push(name.clone()),
+            Event::Pass { name, .. } => self.passed.push(name.clone()),
             Event::Fail { name, detail } => self.failed.push((name.clone(), detail.clone())),
             Event::Done => self.done = true,
         }
@@ -80,11 +89,22 @@ impl Summary {
 mod tests {
     use super::*;
 
+    fn pass(name: &str, detail: &str) -> Event {
+        Event::Pass {
+            name: name.into(),
+            detail: detail.into(),
+        }
+    }
+
     #[test]
     fn markers_are_recognised_even_after_kernel_noise() {
         assert_eq!(
             parse_line("VMTEST PASS cgroup2_only"),
-            Some(Event::Pass("cgroup2_only".into()))
+            Some(pass("cgroup2_only", ""))
+        );
+        assert_eq!(
+            parse_line("VMTEST PASS cpu_percent: 51\r"),
+            Some(pass("cpu_percent", "51"))
         );
         assert_eq!(
             parse_line("[    3.1] random: crng init doneVMTEST DONE\r"),
@@ -107,13 +127,18 @@ mod tests {
     fn other_lines_are_not_events() {
         assert_eq!(parse_line("Run /init as init process"), None);
         assert_eq!(parse_line("VMTEST PASS"), None, "a pass needs a name");
+        assert_eq!(
+            parse_line("VMTEST FAIL : detail"),
+            None,
+            "a failure needs a name"
+        );
         assert_eq!(parse_line("VMTEST MAYBE x"), None);
     }
 
     #[test]
     fn success_needs_done_no_failure_and_a_pass() {
         let mut summary = Summary::default();
-        summary.record(&Event::Pass("a".into()));
+        summary.record(&pass("a", ""));
         assert!(!summary.succeeded(), "not done yet");
         summary.record(&Event::Done);
         assert!(summary.succeeded());
