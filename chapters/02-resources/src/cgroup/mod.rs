@@ -1,0 +1,406 @@
+//! The cgroup drivers: v1 (one hierarchy per controller) and v2 (one unified
+//! tree), chosen at run time by the filesystem mounted at `/sys/fs/cgroup`.
+//!
+//! Both drivers work from the spec alone (`linux.cgroupsPath` and
+//! `linux.resources`), so the `create` and `delete` processes of the runtime
+//! agree on the cgroup without sharing memory. Both take the root of the cgroup
+//! filesystem as a value, so tests run them against a directory laid out like
+//! `/sys/fs/cgroup`.
+
+pub mod v1;
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use berth_engine::oci_spec::runtime::{LinuxResources, Spec};
+use berth_engine::{Cgroups, Error, Result};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use thiserror::Error;
+
+use crate::devices::{self, DeviceError, DeviceRule};
+pub use v1::CgroupV1;
+
+/// Where the host mounts its cgroup filesystem(s).
+pub const SYSTEM_ROOT: &str = "/sys/fs/cgroup";
+
+/// How long `remove` keeps killing before it gives up on a cgroup.
+const KILL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What went wrong with a container's cgroup.
+#[derive(Debug, Error)]
+pub enum CgroupError {
+    /// The spec names no cgroup.
+    #[error("the container's spec has no linux.cgroupsPath")]
+    NoPath,
+    /// The spec's cgroup path would leave the cgroup root.
+    #[error("cgroupsPath {path} is not a path below the cgroup root")]
+    BadPath {
+        /// The path in the spec.
+        path: PathBuf,
+    },
+    /// mkdir of a cgroup failed.
+    #[error("cannot create cgroup {path}: {source}")]
+    Create {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Writing a control file failed.
+    #[error("cannot write {value:?} to {path}: {source}")]
+    Write {
+        /// The control file.
+        path: PathBuf,
+        /// The value.
+        value: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Reading a control file failed.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The control file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// rmdir of a cgroup failed.
+    #[error("cannot remove cgroup {path}: {source}")]
+    Remove {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Processes survived SIGKILL for too long.
+    #[error("processes of cgroup {path} are still alive after {seconds} s of SIGKILL")]
+    StillPopulated {
+        /// The cgroup.
+        path: PathBuf,
+        /// How long we tried.
+        seconds: u64,
+    },
+    /// A limit asks for a controller the host does not offer.
+    #[error("the {controller} controller is not available under {root}")]
+    MissingController {
+        /// The controller (`memory`, `pids`, ...).
+        controller: &'static str,
+        /// The cgroup root (or the cgroup) where it is missing.
+        root: PathBuf,
+    },
+    /// A device rule in the spec is malformed.
+    #[error(transparent)]
+    Devices(#[from] DeviceError),
+}
+
+impl From<CgroupError> for Error {
+    fn from(e: CgroupError) -> Self {
+        let hint = match &e {
+            CgroupError::MissingController { .. } => {
+                "enable the controller on the host, or run without that limit"
+            }
+            CgroupError::Create { .. } | CgroupError::Write { .. } => {
+                "berth needs root and a writable cgroup filesystem at /sys/fs/cgroup"
+            }
+            _ => "see `cargo xtask doctor` for the kernel features berth needs",
+        };
+        Error::usage(e.to_string()).hint(hint)
+    }
+}
+
+// ANCHOR: detect
+/// The driver for the cgroup filesystem at `root`: v2 when it is a cgroup2
+/// mount, v1 (a directory of per-controller mounts) otherwise.
+pub fn detect(root: &Path) -> Driver {
+    use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, statfs};
+    match statfs(root) {
+        Ok(fs) if fs.filesystem_type() == CGROUP2_SUPER_MAGIC => Driver::Unsupported,
+        _ => Driver::V1(CgroupV1::new(root)),
+    }
+}
+
+/// This host's driver, detected on first use.
+pub fn system() -> &'static Driver {
+    static DRIVER: OnceLock<Driver> = OnceLock::new();
+    DRIVER.get_or_init(|| detect(Path::new(SYSTEM_ROOT)))
+}
+// ANCHOR_END: detect
+
+/// A cgroup driver of either version.
+pub enum Driver {
+    /// One hierarchy per controller.
+    V1(CgroupV1),
+    /// A cgroup2 host: the v2 driver is the next part of this chapter.
+    Unsupported,
+}
+
+impl Driver {
+    fn inner(&self) -> &dyn Cgroups {
+        match self {
+            Driver::V1(v1) => v1,
+            Driver::Unsupported => unreachable!("no cgroups slot on a cgroup2 host yet"),
+        }
+    }
+}
+
+impl Cgroups for Driver {
+    fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {
+        self.inner().enter(spec, pid)
+    }
+    fn oom_killed(&self, spec: &Spec) -> bool {
+        self.inner().oom_killed(spec)
+    }
+    fn remove(&self, spec: &Spec) -> Result<()> {
+        self.inner().remove(spec)
+    }
+    fn mounts(&self, spec: &Spec) -> Result<Vec<(String, PathBuf)>> {
+        self.inner().mounts(spec)
+    }
+}
+
+/// The spec's cgroup path relative to a hierarchy's root (`/berth/ID` → `berth/ID`).
+pub fn relative_path(spec: &Spec) -> Result<PathBuf, CgroupError> {
+    let path = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().clone())
+        .ok_or(CgroupError::NoPath)?;
+    let mut relative = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(name) => relative.push(name),
+            _ => return Err(CgroupError::BadPath { path }),
+        }
+    }
+    if relative.as_os_str().is_empty() {
+        return Err(CgroupError::BadPath { path });
+    }
+    Ok(relative)
+}
+
+/// The resources of the spec, or none.
+pub fn resources(spec: &Spec) -> LinuxResources {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default()
+}
+
+/// The devices allow-list of the spec, in order.
+pub fn device_rules(resources: &LinuxResources) -> Result<Vec<DeviceRule>, CgroupError> {
+    Ok(devices::rules_of(
+        resources.devices().as_deref().unwrap_or_default(),
+    )?)
+}
+
+/// Each directory from `root/first` down to `root/relative`, parents first.
+pub fn levels(root: &Path, relative: &Path) -> Vec<PathBuf> {
+    let mut dir = root.to_path_buf();
+    relative
+        .components()
+        .map(|c| {
+            dir.push(c);
+            dir.clone()
+        })
+        .collect()
+}
+
+/// mkdir, where an existing directory is fine (a cgroup left by a crash is reused).
+pub fn make_dir(dir: &Path) -> Result<(), CgroupError> {
+    match std::fs::create_dir(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(CgroupError::Create {
+            path: dir.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+// ANCHOR: write_control_file
+/// Writes `value` to the control file `dir/name`. The file must exist: the
+/// kernel makes every control file with the cgroup, so a missing one means a
+/// missing controller, never something to create.
+pub fn write(dir: &Path, name: &str, value: &str) -> Result<(), CgroupError> {
+    let path = dir.join(name);
+    let error = |source| CgroupError::Write {
+        path: path.clone(),
+        value: value.to_string(),
+        source,
+    };
+    // Truncating is a no-op on cgroupfs and keeps a fake tree's files exact.
+    let mut file = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(error)?;
+    // One write(2) per value: the kernel parses each write on its own.
+    file.write_all(value.as_bytes()).map_err(error)
+}
+// ANCHOR_END: write_control_file
+
+/// Reads the control file `dir/name`.
+pub fn read(dir: &Path, name: &str) -> Result<String, CgroupError> {
+    let path = dir.join(name);
+    std::fs::read_to_string(&path).map_err(|source| CgroupError::Read { path, source })
+}
+
+/// The value of `key` in a flat keyed file such as `memory.events` (`oom_kill 3`).
+pub fn keyed_value(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == key).then(|| value.trim().parse().ok())?
+    })
+}
+
+/// The processes in the cgroup `dir`; none when it does not exist.
+pub fn pids(dir: &Path) -> Result<Vec<i32>, CgroupError> {
+    match read(dir, "cgroup.procs") {
+        Ok(text) => Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect()),
+        Err(CgroupError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ANCHOR: kill_all
+/// SIGKILLs every process of the cgroups `dirs` until none is left. `pause`
+/// runs before each round and `resume` after it: with a freezer, the processes
+/// stand still while they are listed and killed, so a fork bomb cannot add
+/// new ones faster than we kill them.
+pub fn kill_all(
+    dirs: &[PathBuf],
+    pause: &dyn Fn() -> Result<(), CgroupError>,
+    resume: &dyn Fn() -> Result<(), CgroupError>,
+) -> Result<(), CgroupError> {
+    let started = Instant::now();
+    loop {
+        pause()?;
+        let mut alive = Vec::new();
+        for dir in dirs {
+            alive.extend(pids(dir)?);
+        }
+        for &pid in &alive {
+            // ESRCH (it died meanwhile) is what we want; any other failure
+            // shows up again as a survivor in the next round.
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        resume()?;
+        if alive.is_empty() {
+            return Ok(());
+        }
+        if started.elapsed() > KILL_TIMEOUT {
+            return Err(CgroupError::StillPopulated {
+                path: dirs[0].clone(),
+                seconds: KILL_TIMEOUT.as_secs(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+// ANCHOR_END: kill_all
+
+/// rmdir of a cgroup, retried while the kernel still counts exiting processes
+/// (EBUSY for a moment after the last one died); already gone is fine.
+pub fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
+    let started = Instant::now();
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && started.elapsed() < KILL_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(source) => {
+                return Err(CgroupError::Remove {
+                    path: dir.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_engine::oci_spec::runtime::Linux;
+
+    fn spec_with_path(path: &str) -> Spec {
+        let mut linux = Linux::default();
+        linux.set_cgroups_path(Some(PathBuf::from(path)));
+        let mut spec = Spec::default();
+        spec.set_linux(Some(linux));
+        spec
+    }
+
+    #[test]
+    fn cgroup_path_is_made_relative() {
+        assert_eq!(
+            relative_path(&spec_with_path("/berth/abc")).unwrap(),
+            PathBuf::from("berth/abc")
+        );
+        assert_eq!(
+            relative_path(&spec_with_path("berth/abc")).unwrap(),
+            PathBuf::from("berth/abc")
+        );
+    }
+
+    #[test]
+    fn cgroup_path_cannot_escape() {
+        for bad in ["/", "/berth/../../etc", ".."] {
+            assert!(
+                matches!(
+                    relative_path(&spec_with_path(bad)),
+                    Err(CgroupError::BadPath { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            relative_path(&Spec::default()),
+            Err(CgroupError::NoPath)
+        ));
+    }
+
+    #[test]
+    fn levels_run_parents_first() {
+        assert_eq!(
+            levels(Path::new("/r"), Path::new("a/b")),
+            [PathBuf::from("/r/a"), PathBuf::from("/r/a/b")]
+        );
+    }
+
+    #[test]
+    fn keyed_values() {
+        let events = "low 0\nhigh 0\nmax 4\noom 1\noom_kill 2\n";
+        assert_eq!(keyed_value(events, "oom_kill"), Some(2));
+        assert_eq!(keyed_value(events, "oom"), Some(1));
+        assert_eq!(keyed_value(events, "missing"), None);
+    }
+
+    #[test]
+    fn write_refuses_missing_control_files() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            write(dir.path(), "memory.max", "1"),
+            Err(CgroupError::Write { .. })
+        ));
+        std::fs::write(dir.path().join("memory.max"), "max\n").unwrap();
+        write(dir.path(), "memory.max", "1024").unwrap();
+        assert_eq!(read(dir.path(), "memory.max").unwrap(), "1024");
+    }
+
+    #[test]
+    fn pids_of_missing_cgroup_are_none() {
+        assert_eq!(
+            pids(Path::new("/nonexistent/berth")).unwrap(),
+            Vec::<i32>::new()
+        );
+    }
+}

@@ -1,0 +1,305 @@
+//! The cgroup v1 driver: one hierarchy per controller (or per group of
+//! controllers, as `cpu,cpuacct`), each mounted under `/sys/fs/cgroup`.
+//!
+//! A container gets the directory `<hierarchy>/<parent>/<id>` in every
+//! hierarchy berth uses; its limits go into that hierarchy's files, and its
+//! first process is written to each `cgroup.procs`. Children of that process
+//! are born in the same cgroups.
+
+use std::path::{Path, PathBuf};
+
+use berth_engine::oci_spec::runtime::{LinuxResources, Spec};
+use berth_engine::{Cgroups, Result};
+
+use super::{
+    CgroupError, device_rules, kill_all, levels, make_dir, read, relative_path, remove_dir,
+    resources, write,
+};
+
+/// The controllers a container joins, each in the hierarchy that carries it.
+pub const CONTROLLERS: &[&str] = &[
+    "blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids",
+];
+
+/// A mounted v1 hierarchy: its directory name under the root and its controllers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    /// The mount's name under the root (`memory`, `cpu,cpuacct`).
+    pub name: String,
+    /// The controllers the name lists.
+    pub controllers: Vec<String>,
+}
+
+impl Hierarchy {
+    /// Whether this hierarchy carries `controller`.
+    pub fn has(&self, controller: &str) -> bool {
+        self.controllers.iter().any(|c| c == controller)
+    }
+}
+
+/// The v1 driver, rooted where the hierarchies are mounted (`/sys/fs/cgroup`).
+#[derive(Debug, Clone)]
+pub struct CgroupV1 {
+    root: PathBuf,
+}
+
+impl CgroupV1 {
+    /// A driver for the hierarchies under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    // ANCHOR: v1_hierarchies
+    /// The hierarchies under the root that carry a controller berth uses. A
+    /// mount is named after its controllers (`cpu,cpuacct`); the symlinks a
+    /// host adds beside it (`cpu -> cpu,cpuacct`) are skipped, so that each
+    /// hierarchy is joined once.
+    pub fn hierarchies(&self) -> Result<Vec<Hierarchy>, CgroupError> {
+        let read_error = |source| CgroupError::Read {
+            path: self.root.clone(),
+            source,
+        };
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&self.root).map_err(read_error)? {
+            let entry = entry.map_err(read_error)?;
+            if !entry.file_type().map_err(read_error)?.is_dir() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let controllers: Vec<String> = name
+                .split(',')
+                .filter(|c| CONTROLLERS.contains(c))
+                .map(String::from)
+                .collect();
+            if !controllers.is_empty() {
+                found.push(Hierarchy { name, controllers });
+            }
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+    // ANCHOR_END: v1_hierarchies
+
+    fn dir(&self, hierarchy: &Hierarchy, relative: &Path) -> PathBuf {
+        self.root.join(&hierarchy.name).join(relative)
+    }
+
+    /// Refuses a limit whose controller no hierarchy carries, rather than
+    /// running the container without it.
+    fn check_controllers(
+        &self,
+        hierarchies: &[Hierarchy],
+        resources: &LinuxResources,
+    ) -> Result<(), CgroupError> {
+        let memory = resources.memory().is_some();
+        let cpu = resources.cpu().as_ref();
+        let needed = [
+            ("memory", memory),
+            (
+                "cpu",
+                cpu.is_some_and(|c| {
+                    c.quota().is_some() || c.period().is_some() || c.shares().is_some()
+                }),
+            ),
+            ("cpuset", cpu.is_some_and(|c| c.cpus().is_some())),
+            ("pids", resources.pids().is_some()),
+            (
+                "devices",
+                resources.devices().as_ref().is_some_and(|d| !d.is_empty()),
+            ),
+        ];
+        for (controller, wanted) in needed {
+            if wanted && !hierarchies.iter().any(|h| h.has(controller)) {
+                return Err(CgroupError::MissingController {
+                    controller,
+                    root: self.root.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn create(&self, hierarchy: &Hierarchy, relative: &Path) -> Result<PathBuf, CgroupError> {
+        let base = self.root.join(&hierarchy.name);
+        for level in levels(&base, relative) {
+            make_dir(&level)?;
+            if hierarchy.has("cpuset") {
+                inherit_cpuset(&level)?;
+            }
+        }
+        Ok(self.dir(hierarchy, relative))
+    }
+
+    fn enter_all(&self, spec: &Spec, pid: i32) -> Result<(), CgroupError> {
+        let relative = relative_path(spec)?;
+        let resources = resources(spec);
+        let hierarchies = self.hierarchies()?;
+        self.check_controllers(&hierarchies, &resources)?;
+        let mut dirs = Vec::new();
+        for hierarchy in &hierarchies {
+            let dir = self.create(hierarchy, &relative)?;
+            apply(hierarchy, &dir, &resources)?;
+            dirs.push(dir);
+        }
+        // Limits first, then the process: it never runs a moment unlimited.
+        for dir in &dirs {
+            write(dir, "cgroup.procs", &pid.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+// ANCHOR: v1_cpuset_inherit
+/// A new v1 cpuset starts with empty `cpuset.cpus` and `cpuset.mems`, and no
+/// process may join a cpuset with no CPU or memory node: copy the parent's.
+fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        if read(dir, file)?.trim().is_empty() {
+            let inherited = read(parent, file)?;
+            write(dir, file, inherited.trim())?;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: v1_cpuset_inherit
+
+// ANCHOR: v1_apply
+/// Writes the limits of the controllers `hierarchy` carries into `dir`.
+fn apply(hierarchy: &Hierarchy, dir: &Path, resources: &LinuxResources) -> Result<(), CgroupError> {
+    if let Some(memory) = resources.memory().filter(|_| hierarchy.has("memory")) {
+        if let Some(limit) = memory.limit() {
+            write(dir, "memory.limit_in_bytes", &limit.to_string())?;
+        }
+        // memory+swap must not be below memory, so it comes second; it exists
+        // only when the kernel accounts swap (swapaccount=1).
+        if let Some(swap) = memory.swap()
+            && dir.join("memory.memsw.limit_in_bytes").exists()
+        {
+            write(dir, "memory.memsw.limit_in_bytes", &swap.to_string())?;
+        }
+        if let Some(reservation) = memory.reservation() {
+            write(dir, "memory.soft_limit_in_bytes", &reservation.to_string())?;
+        }
+    }
+    if let Some(cpu) = resources.cpu().as_ref() {
+        if hierarchy.has("cpu") {
+            if let Some(period) = cpu.period() {
+                write(dir, "cpu.cfs_period_us", &period.to_string())?;
+            }
+            if let Some(quota) = cpu.quota() {
+                write(dir, "cpu.cfs_quota_us", &quota.to_string())?;
+            }
+            if let Some(shares) = cpu.shares() {
+                write(dir, "cpu.shares", &shares.to_string())?;
+            }
+        }
+        if let Some(cpus) = cpu.cpus().as_deref().filter(|_| hierarchy.has("cpuset")) {
+            write(dir, "cpuset.cpus", cpus)?;
+        }
+    }
+    if let Some(pids) = resources.pids().as_ref().filter(|_| hierarchy.has("pids")) {
+        let max = if pids.limit() > 0 {
+            pids.limit().to_string()
+        } else {
+            "max".into()
+        };
+        write(dir, "pids.max", &max)?;
+    }
+    if hierarchy.has("devices") {
+        // In order: the first rule ("deny a") empties the list, the rest open it up.
+        for rule in device_rules(resources)? {
+            let file = if rule.allow {
+                "devices.allow"
+            } else {
+                "devices.deny"
+            };
+            write(dir, file, &rule.to_string())?;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: v1_apply
+
+impl Cgroups for CgroupV1 {
+    fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {
+        self.enter_all(spec, pid).map_err(|e| {
+            // Leave nothing half made behind; the error that matters is the first.
+            let _ = self.remove(spec);
+            e.into()
+        })
+    }
+
+    // ANCHOR: v1_oom
+    fn oom_killed(&self, spec: &Spec) -> bool {
+        let (Ok(relative), Ok(hierarchies)) = (relative_path(spec), self.hierarchies()) else {
+            return false;
+        };
+        let Some(memory) = hierarchies.iter().find(|h| h.has("memory")) else {
+            return false;
+        };
+        let dir = self.dir(memory, &relative);
+        // Newer kernels count kills in memory.events, older ones in memory.oom_control.
+        ["memory.events", "memory.oom_control"].iter().any(|file| {
+            read(&dir, file)
+                .ok()
+                .and_then(|text| super::keyed_value(&text, "oom_kill"))
+                .is_some_and(|kills| kills > 0)
+        })
+    }
+    // ANCHOR_END: v1_oom
+
+    // ANCHOR: v1_remove
+    fn remove(&self, spec: &Spec) -> Result<()> {
+        let relative = relative_path(spec)?;
+        let hierarchies = self.hierarchies()?;
+        let dirs: Vec<PathBuf> = hierarchies
+            .iter()
+            .map(|h| self.dir(h, &relative))
+            .filter(|d| d.is_dir())
+            .collect();
+        if dirs.is_empty() {
+            return Ok(());
+        }
+        let freezer = hierarchies
+            .iter()
+            .find(|h| h.has("freezer"))
+            .map(|h| self.dir(h, &relative))
+            .filter(|d| d.is_dir());
+        let set_state = |state: &str| match &freezer {
+            Some(dir) => freeze(dir, state),
+            None => Ok(()),
+        };
+        kill_all(&dirs, &|| set_state("FROZEN"), &|| set_state("THAWED"))?;
+        for dir in &dirs {
+            remove_dir(dir)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: v1_remove
+
+    fn mounts(&self, spec: &Spec) -> Result<Vec<(String, PathBuf)>> {
+        let relative = relative_path(spec)?;
+        Ok(self
+            .hierarchies()?
+            .iter()
+            .map(|h| (h.name.clone(), self.dir(h, &relative)))
+            .collect())
+    }
+}
+
+/// Sets the v1 freezer's state and waits until the kernel reports it
+/// (`FREEZING` turns into `FROZEN` once every task has stopped).
+fn freeze(dir: &Path, state: &str) -> Result<(), CgroupError> {
+    write(dir, "freezer.state", state)?;
+    for _ in 0..100 {
+        if read(dir, "freezer.state")?.trim() == state {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // A task stuck in the kernel may keep a cgroup FREEZING; killing still proceeds.
+    Ok(())
+}
