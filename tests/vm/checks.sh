@@ -8,6 +8,9 @@
 
 CG=/sys/fs/cgroup
 ROOTFS=/rootfs
+# A container run takes a few seconds under emulation; a hung one is stopped after this
+# many, so that the checks after it still run within the host's timeout for the VM.
+RUN_TIMEOUT=20
 
 # pass NAME [MEASURED]
 pass() { echo "VMTEST PASS $1${2:+: $2}"; }
@@ -45,7 +48,7 @@ value() {
 run_container() {
     name=$1
     shift
-    OUT=$(timeout 60 ch02 run --rootfs "$ROOTFS" "$@" 2>/tmp/vmtest.err)
+    OUT=$(timeout "$RUN_TIMEOUT" ch02 run --rootfs "$ROOTFS" "$@" 2>/tmp/vmtest.err)
     STATUS=$?
     ERR=$(head -c 300 /tmp/vmtest.err | tr '\n' ' ')
     check_cgroup_removed "$name"
@@ -122,7 +125,7 @@ check_limits_inside() {
 # 2'. The same limits seen from the VM's side: find the container's init by its cgroup
 #     (under /berth/) while it sleeps, and read the files of that cgroup.
 check_limits_outside() {
-    ch02 run --rootfs "$ROOTFS" --memory 64m --pids-limit 20 --cpus 0.5 sleep 3 \
+    timeout "$RUN_TIMEOUT" ch02 run --rootfs "$ROOTFS" --memory 64m --pids-limit 20 --cpus 0.5 sleep 3 \
         >/dev/null 2>/tmp/vmtest.err &
     runner=$!
     path=

@@ -19,9 +19,7 @@ mod qemu;
 mod report;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -42,32 +40,25 @@ struct Options {
     ch02: Option<PathBuf>,
 }
 
+/// How to call the command, for option errors.
 const USAGE: &str = "usage: cargo xtask vm-test [--timeout SECONDS] [--ch02 PATH]";
 
 /// Runs `cargo xtask vm-test [--timeout SECONDS] [--ch02 PATH]`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let options = parse_options(args)?;
     let started = Instant::now();
-    host::ensure_packages()?;
-    let ch02 = match options.ch02 {
-        Some(path) => path,
-        None => host::build_ch02()?,
-    };
     let cache = host::cache_dir()?;
     fs::create_dir_all(&cache).with_context(|| format!("cannot create {}", cache.display()))?;
-    let vmlinuz = kernel::fetch(&cache)?;
-    let initrd = write_initramfs(&cache, &ch02)?;
-    let timeout = options.timeout;
+    let (vmlinuz, initrd) = prepare(&options, &cache)?;
     println!(
         "vm-test: booting {} (timeout {} s)",
         vmlinuz.display(),
-        timeout.as_secs()
+        options.timeout.as_secs()
     );
-
     let machine = qemu::Machine {
         kernel: &vmlinuz,
         initrd: &initrd,
-        timeout,
+        timeout: options.timeout,
     };
     let mut summary = Summary::default();
     let console = qemu::boot(&machine, |line, elapsed| {
@@ -79,17 +70,46 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let log = cache.join("console.log");
     fs::write(&log, console.lines.join("\n") + "\n")
         .with_context(|| format!("cannot write {}", log.display()))?;
-
     println!(
         "vm-test: {} passed, {} failed, in {:.1} s in all",
         summary.passed.len(),
         summary.failed.len(),
         started.elapsed().as_secs_f64()
     );
+    verdict(&summary, &console, &log, options.timeout)
+}
+
+/// Everything the VM boots from: packages, the `ch02` binary, the kernel, the initramfs.
+fn prepare(options: &Options, cache: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    host::ensure_packages()?;
+    let ch02 = match &options.ch02 {
+        Some(path) => path.clone(),
+        None => host::build_ch02()?,
+    };
+    let vmlinuz = kernel::fetch(cache)?;
+    let scripts = host::workspace_root().join("tests/vm");
+    let inputs = initramfs::Inputs {
+        busybox: Path::new("/bin/busybox"),
+        ch02: &ch02,
+        scripts: &scripts,
+    };
+    let initrd = cache.join("initramfs.cpio.gz");
+    initramfs::write(&inputs, &initrd)?;
+    Ok((vmlinuz, initrd))
+}
+
+/// Success only when every check passed and the guest said it was done; otherwise an
+/// error naming what went wrong, after showing the end of the console.
+fn verdict(
+    summary: &Summary,
+    console: &qemu::Console,
+    log: &Path,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     if summary.succeeded() {
         return Ok(());
     }
-    show_console_tail(&console.lines, &log);
+    show_console_tail(&console.lines, log);
     if !console.qemu_errors.trim().is_empty() {
         println!("vm-test: qemu said: {}", console.qemu_errors.trim());
     }
@@ -171,41 +191,4 @@ fn show_console_tail(lines: &[String], log: &Path) {
     for line in tail {
         println!("  | {line}");
     }
-}
-
-/// Builds the initramfs from `tests/vm/` and writes it gzip-compressed into the cache.
-fn write_initramfs(cache: &Path, ch02: &Path) -> anyhow::Result<PathBuf> {
-    let scripts = host::workspace_root().join("tests/vm");
-    let inputs = initramfs::Inputs {
-        busybox: Path::new("/bin/busybox"),
-        ch02,
-        scripts: &scripts,
-    };
-    let archive = initramfs::build(&inputs)?;
-    let path = cache.join("initramfs.cpio.gz");
-    let compressed = gzip(&archive)?;
-    fs::write(&path, compressed).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
-}
-
-/// Compresses with the system's gzip (fast level: the guest decompresses under emulation).
-fn gzip(data: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut child = Command::new("gzip")
-        .args(["-1", "-n", "-c"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot start gzip")?;
-    let mut stdin = child.stdin.take().context("gzip's stdin is not piped")?;
-    // Feed on a thread: gzip's stdout fills while we write, and we read it below.
-    let data = data.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&data));
-    let output = child.wait_with_output().context("cannot wait for gzip")?;
-    writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the thread feeding gzip panicked"))??;
-    if !output.status.success() {
-        bail!("gzip failed ({})", output.status);
-    }
-    Ok(output.stdout)
 }

@@ -12,10 +12,11 @@
 //! ```
 
 use std::fs;
+use std::io::Write;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use super::cpio::Archive;
 use super::host;
@@ -31,7 +32,7 @@ pub struct Inputs<'a> {
 }
 
 /// Builds the uncompressed newc archive.
-pub fn build(inputs: &Inputs<'_>) -> anyhow::Result<Vec<u8>> {
+fn build(inputs: &Inputs<'_>) -> anyhow::Result<Vec<u8>> {
     let mut archive = Archive::new();
     archive.char_device("dev/console", 0o600, 5, 1)?;
     for mount_point in ["proc", "sys"] {
@@ -53,6 +54,33 @@ pub fn build(inputs: &Inputs<'_>) -> anyhow::Result<Vec<u8>> {
     }
     add_container_rootfs(&mut archive, inputs)?;
     Ok(archive.finish())
+}
+
+/// Builds the archive and writes it, gzip-compressed, to `path`.
+pub fn write(inputs: &Inputs<'_>, path: &Path) -> anyhow::Result<()> {
+    let compressed = gzip(build(inputs)?)?;
+    fs::write(path, compressed).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Compresses with the system's gzip (fast level: the guest decompresses under emulation).
+fn gzip(data: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let mut child = Command::new("gzip")
+        .args(["-1", "-n", "-c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start gzip")?;
+    let mut stdin = child.stdin.take().context("gzip's stdin is not piped")?;
+    // Feed on a thread: gzip's stdout fills while we write, and we read it below.
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let output = child.wait_with_output().context("cannot wait for gzip")?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the thread feeding gzip panicked"))??;
+    if !output.status.success() {
+        bail!("gzip failed ({})", output.status);
+    }
+    Ok(output.stdout)
 }
 
 /// busybox at `<root>/bin/busybox` and one symlink per applet, as `busybox --list-full` places them.
@@ -108,7 +136,7 @@ fn shared_libraries(binary: &Path) -> anyhow::Result<Vec<String>> {
         && !format!("{stdout}{}", String::from_utf8_lossy(&output.stderr))
             .contains("not a dynamic executable")
     {
-        anyhow::bail!(
+        bail!(
             "ldd {} failed: {}",
             binary.display(),
             String::from_utf8_lossy(&output.stderr).trim()
