@@ -105,18 +105,22 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 /// Prints each namespace of the container next to the host's and whether they differ.
 fn compare_namespaces(container_output: &str) -> anyhow::Result<()> {
     let inside = namespace_links(container_output);
-    println!("\n   namespace  container          host               shared?");
+    println!(
+        "\n   {:<10} {:<20} {:<20} shared?",
+        "namespace", "container", "host"
+    );
     for ns in NAMESPACES {
         let host = fs::read_link(format!("/proc/self/ns/{ns}"))?
             .display()
             .to_string();
         let container = inside.get(*ns).map_or("?", String::as_str);
-        let verdict = if container == host {
-            "shared with the host"
-        } else {
-            "its own"
+        let verdict = match (container == host, *ns) {
+            // docker keeps the host's cgroup namespace on cgroup v1, and so does berth.
+            (true, "cgroup") => "shared with the host (docker's choice on cgroup v1)",
+            (true, _) => "shared with the host",
+            (false, _) => "its own",
         };
-        println!("   {ns:<10} {container:<18} {host:<18} {verdict}");
+        println!("   {ns:<10} {container:<20} {host:<20} {verdict}");
     }
     Ok(())
 }
