@@ -7,7 +7,10 @@
 //! filesystem as a value, so tests run them against a directory laid out like
 //! `/sys/fs/cgroup`.
 
+pub mod bpf;
+pub mod bpf_sys;
 pub mod v1;
+pub mod v2;
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -23,6 +26,7 @@ use thiserror::Error;
 
 use crate::devices::{self, DeviceError, DeviceRule};
 pub use v1::CgroupV1;
+pub use v2::CgroupV2;
 
 /// Where the host mounts its cgroup filesystem(s).
 pub const SYSTEM_ROOT: &str = "/sys/fs/cgroup";
@@ -95,6 +99,9 @@ pub enum CgroupError {
     /// A device rule in the spec is malformed.
     #[error(transparent)]
     Devices(#[from] DeviceError),
+    /// The v2 device program could not be loaded or attached.
+    #[error(transparent)]
+    Bpf(#[from] bpf_sys::BpfError),
 }
 
 impl From<CgroupError> for Error {
@@ -105,6 +112,9 @@ impl From<CgroupError> for Error {
             }
             CgroupError::Create { .. } | CgroupError::Write { .. } => {
                 "berth needs root and a writable cgroup filesystem at /sys/fs/cgroup"
+            }
+            CgroupError::Bpf(_) => {
+                "cgroup v2 device control needs root and a kernel with BPF_PROG_TYPE_CGROUP_DEVICE"
             }
             _ => "see `cargo xtask doctor` for the kernel features berth needs",
         };
@@ -118,7 +128,7 @@ impl From<CgroupError> for Error {
 pub fn detect(root: &Path) -> Driver {
     use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, statfs};
     match statfs(root) {
-        Ok(fs) if fs.filesystem_type() == CGROUP2_SUPER_MAGIC => Driver::Unsupported,
+        Ok(fs) if fs.filesystem_type() == CGROUP2_SUPER_MAGIC => Driver::V2(CgroupV2::new(root)),
         _ => Driver::V1(CgroupV1::new(root)),
     }
 }
@@ -134,15 +144,15 @@ pub fn system() -> &'static Driver {
 pub enum Driver {
     /// One hierarchy per controller.
     V1(CgroupV1),
-    /// A cgroup2 host: the v2 driver is the next part of this chapter.
-    Unsupported,
+    /// One unified hierarchy.
+    V2(CgroupV2),
 }
 
 impl Driver {
     fn inner(&self) -> &dyn Cgroups {
         match self {
             Driver::V1(v1) => v1,
-            Driver::Unsupported => unreachable!("no cgroups slot on a cgroup2 host yet"),
+            Driver::V2(v2) => v2,
         }
     }
 }
@@ -190,6 +200,26 @@ pub fn resources(spec: &Spec) -> LinuxResources {
         .and_then(|l| l.resources().clone())
         .unwrap_or_default()
 }
+
+// ANCHOR: needed_controllers
+/// The controllers the spec's limits need (devices aside: v1 has a controller
+/// for them, v2 a BPF program). A host without one of them cannot hold the
+/// container to its limits, so the drivers refuse to start it.
+pub fn needed_controllers(resources: &LinuxResources) -> Vec<&'static str> {
+    let cpu = resources.cpu().as_ref();
+    let cfs =
+        cpu.is_some_and(|c| c.quota().is_some() || c.period().is_some() || c.shares().is_some());
+    [
+        ("memory", resources.memory().is_some()),
+        ("cpu", cfs),
+        ("cpuset", cpu.is_some_and(|c| c.cpus().is_some())),
+        ("pids", resources.pids().is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(controller, needed)| needed.then_some(controller))
+    .collect()
+}
+// ANCHOR_END: needed_controllers
 
 /// The devices allow-list of the spec, in order.
 pub fn device_rules(resources: &LinuxResources) -> Result<Vec<DeviceRule>, CgroupError> {

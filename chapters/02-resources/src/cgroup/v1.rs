@@ -12,8 +12,8 @@ use berth_engine::oci_spec::runtime::{LinuxResources, Spec};
 use berth_engine::{Cgroups, Result};
 
 use super::{
-    CgroupError, device_rules, kill_all, levels, make_dir, read, relative_path, remove_dir,
-    resources, write,
+    CgroupError, device_rules, kill_all, levels, make_dir, needed_controllers, read, relative_path,
+    remove_dir, resources, write,
 };
 
 /// The controllers a container joins, each in the hierarchy that carries it.
@@ -91,25 +91,13 @@ impl CgroupV1 {
         hierarchies: &[Hierarchy],
         resources: &LinuxResources,
     ) -> Result<(), CgroupError> {
-        let memory = resources.memory().is_some();
-        let cpu = resources.cpu().as_ref();
-        let needed = [
-            ("memory", memory),
-            (
-                "cpu",
-                cpu.is_some_and(|c| {
-                    c.quota().is_some() || c.period().is_some() || c.shares().is_some()
-                }),
-            ),
-            ("cpuset", cpu.is_some_and(|c| c.cpus().is_some())),
-            ("pids", resources.pids().is_some()),
-            (
-                "devices",
-                resources.devices().as_ref().is_some_and(|d| !d.is_empty()),
-            ),
-        ];
-        for (controller, wanted) in needed {
-            if wanted && !hierarchies.iter().any(|h| h.has(controller)) {
+        let devices = resources.devices().as_ref().is_some_and(|d| !d.is_empty());
+        let mut needed = needed_controllers(resources);
+        if devices {
+            needed.push("devices");
+        }
+        for controller in needed {
+            if !hierarchies.iter().any(|h| h.has(controller)) {
                 return Err(CgroupError::MissingController {
                     controller,
                     root: self.root.clone(),
