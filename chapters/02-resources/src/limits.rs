@@ -222,26 +222,9 @@ impl Limits {
         let period = period.filter(|&p| p != 0);
         let quota = quota.filter(|&q| q != 0);
         if let Some(nanos) = nano_cpus {
-            if nanos > 0 && period.is_some_and(|p| p > 0) {
-                return Err(LimitError::CpusWithPeriod);
-            }
-            if nanos > 0 && quota.is_some_and(|q| q > 0) {
-                return Err(LimitError::CpusWithQuota);
-            }
-            if nanos < 0 || nanos > online.len() as i64 * NANO_PER_CPU {
-                return Err(LimitError::CpusOutOfRange {
-                    online: online.len(),
-                });
-            }
-            // --cpus N is "N periods' worth of CPU time per period".
-            let quota = nanos * DEFAULT_CPU_PERIOD as i64 / NANO_PER_CPU;
-            if quota < MIN_CFS_MICROS {
-                return Err(LimitError::CpusTooFew {
-                    value: cpus_text.unwrap_or_default().to_string(),
-                });
-            }
+            let text = cpus_text.unwrap_or_default();
+            self.cpu_quota = Some(cpus_to_quota(nanos, text, period, quota, online)?);
             self.cpu_period = Some(DEFAULT_CPU_PERIOD);
-            self.cpu_quota = Some(quota);
             return Ok(());
         }
         if let Some(p) = period {
@@ -291,6 +274,37 @@ impl Limits {
     }
     // ANCHOR_END: limits_to_spec
 }
+
+// ANCHOR: cpus_to_quota
+/// `--cpus N` as a CFS quota: N periods' worth of CPU time in every 100 ms
+/// period, so `--cpus 0.5` is 50 ms per 100 ms and `--cpus 2` is 200 ms (two
+/// CPUs busy all the time). It replaces `--cpu-quota`/`--cpu-period`, so
+/// giving both is refused, as docker does.
+fn cpus_to_quota(
+    nanos: i64,
+    text: &str,
+    period: Option<i64>,
+    quota: Option<i64>,
+    online: &CpuList,
+) -> Result<i64, LimitError> {
+    if nanos > 0 && period.is_some_and(|p| p > 0) {
+        return Err(LimitError::CpusWithPeriod);
+    }
+    if nanos > 0 && quota.is_some_and(|q| q > 0) {
+        return Err(LimitError::CpusWithQuota);
+    }
+    if nanos < 0 || nanos > online.len() as i64 * NANO_PER_CPU {
+        return Err(LimitError::CpusOutOfRange {
+            online: online.len(),
+        });
+    }
+    let quota = nanos * DEFAULT_CPU_PERIOD as i64 / NANO_PER_CPU;
+    if quota < MIN_CFS_MICROS {
+        return Err(LimitError::CpusTooFew { value: text.into() });
+    }
+    Ok(quota)
+}
+// ANCHOR_END: cpus_to_quota
 
 fn clamp_shares(shares: i64) -> u64 {
     let (min, max) = CPU_SHARES_RANGE;

@@ -65,7 +65,9 @@ pub fn parse_size(input: &str) -> Result<i64, UnitError> {
     }
     i64::try_from(bytes).map_err(|_| invalid())
 }
+// ANCHOR_END: parse_size
 
+// ANCHOR: size_units
 /// The multiplier of a unit suffix: `""`, `b`, `k`, `kb`, `ki`, `kib`, ... any case.
 fn unit_multiplier(suffix: &str) -> Option<u128> {
     let suffix = suffix.to_ascii_lowercase();
@@ -84,7 +86,7 @@ fn unit_multiplier(suffix: &str) -> Option<u128> {
     };
     matches!(rest, "" | "i" | "b" | "ib").then(|| 1024u128.pow(power))
 }
-// ANCHOR_END: parse_size
+// ANCHOR_END: size_units
 
 /// Nano-CPUs in one CPU: `--cpus 1` is 1e9 nano-CPUs.
 pub const NANO_PER_CPU: i64 = 1_000_000_000;
@@ -99,16 +101,7 @@ pub fn parse_nano_cpus(input: &str) -> Result<i64, UnitError> {
         input: input.to_string(),
     };
     if let Some((numerator, denominator)) = input.split_once('/') {
-        let numerator: i64 = numerator.parse().map_err(|_| not_rational())?;
-        let denominator: i64 = denominator.parse().map_err(|_| not_rational())?;
-        if denominator == 0 {
-            return Err(not_rational());
-        }
-        let scaled = i128::from(numerator) * i128::from(NANO_PER_CPU);
-        if scaled % i128::from(denominator) != 0 {
-            return Err(UnitError::TooPrecise);
-        }
-        return i64::try_from(scaled / i128::from(denominator)).map_err(|_| not_rational());
+        return parse_fraction(numerator, denominator).ok_or_else(not_rational)?;
     }
     let (negative, unsigned) = match input.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -139,6 +132,17 @@ pub fn parse_nano_cpus(input: &str) -> Result<i64, UnitError> {
     Ok(if negative { -value } else { value })
 }
 // ANCHOR_END: parse_cpus
+
+/// `--cpus 3/2`: `None` when either side is not an integer or the denominator is 0.
+fn parse_fraction(numerator: &str, denominator: &str) -> Option<Result<i64, UnitError>> {
+    let numerator: i64 = numerator.parse().ok()?;
+    let denominator: i64 = denominator.parse().ok().filter(|&d| d != 0)?;
+    let scaled = i128::from(numerator) * i128::from(NANO_PER_CPU);
+    if scaled % i128::from(denominator) != 0 {
+        return Some(Err(UnitError::TooPrecise));
+    }
+    i64::try_from(scaled / i128::from(denominator)).ok().map(Ok)
+}
 
 #[cfg(test)]
 mod tests {

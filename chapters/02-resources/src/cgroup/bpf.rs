@@ -206,28 +206,18 @@ fn rule_block(rule: &DeviceRule) -> Vec<Insn> {
             TO_NEXT_RULE,
         ));
     }
-    let access = access_bits(rule);
-    if access != ACC_ALL {
-        if rule.allow {
-            // An allow rule applies only if it covers everything asked for:
-            // skip when the request has a bit outside the rule's access.
-            block.push(Insn::jump_if_any_bit(
-                R3_ACCESS,
-                !access & ACC_ALL,
-                TO_NEXT_RULE,
-            ));
-        } else {
-            // A deny rule applies if the request asks for any of its access:
-            // skip when (request & rule) == 0.
-            block.push(Insn::mov_reg(R1_SCRATCH, R3_ACCESS));
-            block.push(Insn::and(R1_SCRATCH, access));
-            block.push(Insn::jump_if_equal(R1_SCRATCH, 0, TO_NEXT_RULE));
-        }
-    }
+    block.extend(access_check(rule));
     block.push(Insn::mov(R0_VERDICT, i32::from(rule.allow)));
     block.push(Insn::exit());
-    // Now the block's length is known. A jump lands at pc + 1 + off, so the
-    // first instruction past the block is `len - 1 - i` away from jump `i`.
+    aim_at_next_rule(block)
+}
+// ANCHOR_END: bpf_rule_block
+
+// ANCHOR: bpf_jump_offsets
+/// Fills in the "to the next rule" jumps once the block's length is known.
+/// A jump lands at pc + 1 + off, so the first instruction past the block is
+/// `len - 1 - i` away from the jump at index `i`.
+fn aim_at_next_rule(mut block: Vec<Insn>) -> Vec<Insn> {
     let len = block.len();
     for (i, insn) in block.iter_mut().enumerate() {
         if insn.is_conditional_jump() && insn.off == TO_NEXT_RULE {
@@ -236,7 +226,34 @@ fn rule_block(rule: &DeviceRule) -> Vec<Insn> {
     }
     block
 }
-// ANCHOR_END: bpf_rule_block
+// ANCHOR_END: bpf_jump_offsets
+
+// ANCHOR: bpf_access_check
+/// The jumps that skip a rule for an access it does not cover; none when the
+/// rule covers all three (`rwm`).
+fn access_check(rule: &DeviceRule) -> Vec<Insn> {
+    let access = access_bits(rule);
+    if access == ACC_ALL {
+        Vec::new()
+    } else if rule.allow {
+        // An allow rule applies only if it covers everything asked for:
+        // skip when the request has a bit outside the rule's access.
+        vec![Insn::jump_if_any_bit(
+            R3_ACCESS,
+            !access & ACC_ALL,
+            TO_NEXT_RULE,
+        )]
+    } else {
+        // A deny rule applies if the request asks for any of its access:
+        // skip when (request & rule) == 0, computed in the scratch register.
+        vec![
+            Insn::mov_reg(R1_SCRATCH, R3_ACCESS),
+            Insn::and(R1_SCRATCH, access),
+            Insn::jump_if_equal(R1_SCRATCH, 0, TO_NEXT_RULE),
+        ]
+    }
+}
+// ANCHOR_END: bpf_access_check
 
 fn access_bits(rule: &DeviceRule) -> i32 {
     let a = rule.access;

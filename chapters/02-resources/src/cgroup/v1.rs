@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use berth_engine::oci_spec::runtime::{LinuxResources, Spec};
+use berth_engine::oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources, Spec};
 use berth_engine::{Cgroups, Result};
 
 use super::{
@@ -158,31 +158,11 @@ fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
 /// Writes the limits of the controllers `hierarchy` carries into `dir`.
 fn apply(hierarchy: &Hierarchy, dir: &Path, resources: &LinuxResources) -> Result<(), CgroupError> {
     if let Some(memory) = resources.memory().filter(|_| hierarchy.has("memory")) {
-        if let Some(limit) = memory.limit() {
-            write(dir, "memory.limit_in_bytes", &limit.to_string())?;
-        }
-        // memory+swap must not be below memory, so it comes second; it exists
-        // only when the kernel accounts swap (swapaccount=1).
-        if let Some(swap) = memory.swap()
-            && dir.join("memory.memsw.limit_in_bytes").exists()
-        {
-            write(dir, "memory.memsw.limit_in_bytes", &swap.to_string())?;
-        }
-        if let Some(reservation) = memory.reservation() {
-            write(dir, "memory.soft_limit_in_bytes", &reservation.to_string())?;
-        }
+        apply_memory(dir, memory)?;
     }
     if let Some(cpu) = resources.cpu().as_ref() {
         if hierarchy.has("cpu") {
-            if let Some(period) = cpu.period() {
-                write(dir, "cpu.cfs_period_us", &period.to_string())?;
-            }
-            if let Some(quota) = cpu.quota() {
-                write(dir, "cpu.cfs_quota_us", &quota.to_string())?;
-            }
-            if let Some(shares) = cpu.shares() {
-                write(dir, "cpu.shares", &shares.to_string())?;
-            }
+            apply_cpu(dir, cpu)?;
         }
         if let Some(cpus) = cpu.cpus().as_deref().filter(|_| hierarchy.has("cpuset")) {
             write(dir, "cpuset.cpus", cpus)?;
@@ -210,6 +190,40 @@ fn apply(hierarchy: &Hierarchy, dir: &Path, resources: &LinuxResources) -> Resul
     Ok(())
 }
 // ANCHOR_END: v1_apply
+
+// ANCHOR: v1_memory_cpu
+/// Memory in v1: the limit, memory+swap, and the soft limit.
+fn apply_memory(dir: &Path, memory: LinuxMemory) -> Result<(), CgroupError> {
+    if let Some(limit) = memory.limit() {
+        write(dir, "memory.limit_in_bytes", &limit.to_string())?;
+    }
+    // memory+swap must not be below memory, so it comes second; it exists
+    // only when the kernel accounts swap (swapaccount=1).
+    if let Some(swap) = memory.swap()
+        && dir.join("memory.memsw.limit_in_bytes").exists()
+    {
+        write(dir, "memory.memsw.limit_in_bytes", &swap.to_string())?;
+    }
+    if let Some(reservation) = memory.reservation() {
+        write(dir, "memory.soft_limit_in_bytes", &reservation.to_string())?;
+    }
+    Ok(())
+}
+
+/// CPU time in v1: the CFS period and quota (microseconds), and the shares.
+fn apply_cpu(dir: &Path, cpu: &LinuxCpu) -> Result<(), CgroupError> {
+    if let Some(period) = cpu.period() {
+        write(dir, "cpu.cfs_period_us", &period.to_string())?;
+    }
+    if let Some(quota) = cpu.quota() {
+        write(dir, "cpu.cfs_quota_us", &quota.to_string())?;
+    }
+    if let Some(shares) = cpu.shares() {
+        write(dir, "cpu.shares", &shares.to_string())?;
+    }
+    Ok(())
+}
+// ANCHOR_END: v1_memory_cpu
 
 impl Cgroups for CgroupV1 {
     fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use berth_engine::oci_spec::runtime::{LinuxResources, Spec};
+use berth_engine::oci_spec::runtime::{LinuxMemory, LinuxResources, Spec};
 use berth_engine::{Cgroups, Result};
 
 use super::bpf;
@@ -29,10 +29,15 @@ pub struct CgroupV2 {
 }
 
 // ANCHOR: cpu_weight
-/// v1 `cpu.shares` (2..262144, default 1024) as v2 `cpu.weight` (1..10000,
-/// default 100), by the linear map runc and crun use: 2 → 1, 262144 → 10000.
-/// The default does not map to the default (1024 → 39); docker users who never
-/// set shares never get a weight written.
+/// v1 `cpu.shares` as v2 `cpu.weight`.
+///
+/// Both are relative: a cgroup with twice the number gets twice the CPU when
+/// CPUs are contended, and they mean nothing when CPUs are idle. v1 counts
+/// from 2 to 262144 (default 1024); v2 from 1 to 10000 (default 100). runc
+/// and crun map one range onto the other linearly, 2 → 1 and 262144 → 10000,
+/// and berth does the same so that a spec means the same under each runtime.
+/// The map is not kind to the defaults: 1024 becomes 39, not 100. Containers
+/// without `--cpu-shares` never get a weight written, so they keep 100.
 pub fn cpu_weight(shares: u64) -> u64 {
     let shares = shares.clamp(2, 262_144);
     1 + ((shares - 2) * 9999) / 262_142
@@ -109,34 +114,12 @@ fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
 // ANCHOR: v2_apply
 /// Writes the spec's limits in v2's files and units.
 fn apply(dir: &Path, resources: &LinuxResources) -> Result<(), CgroupError> {
-    let max_or = |value: i64| {
-        if value < 0 {
-            "max".to_string()
-        } else {
-            value.to_string()
-        }
-    };
     if let Some(memory) = resources.memory() {
-        if let Some(limit) = memory.limit() {
-            write(dir, "memory.max", &max_or(limit))?;
-        }
-        // The spec's swap is memory+swap (v1's meaning); v2 limits swap alone.
-        if let Some(swap) = memory.swap()
-            && dir.join("memory.swap.max").exists()
-        {
-            let swap_only = match memory.limit() {
-                _ if swap < 0 => "max".to_string(),
-                Some(limit) if limit > 0 => (swap - limit).max(0).to_string(),
-                _ => swap.to_string(),
-            };
-            write(dir, "memory.swap.max", &swap_only)?;
-        }
-        if let Some(reservation) = memory.reservation() {
-            write(dir, "memory.low", &max_or(reservation))?;
-        }
+        apply_memory(dir, *memory)?;
     }
     if let Some(cpu) = resources.cpu() {
         if cpu.quota().is_some() || cpu.period().is_some() {
+            // One file for both: "quota period", with "max" for no quota.
             let quota = cpu
                 .quota()
                 .filter(|&q| q > 0)
@@ -162,6 +145,38 @@ fn apply(dir: &Path, resources: &LinuxResources) -> Result<(), CgroupError> {
     Ok(())
 }
 // ANCHOR_END: v2_apply
+
+// ANCHOR: v2_memory
+/// Memory in v2: `memory.max` (the limit), `memory.swap.max`, `memory.low`.
+fn apply_memory(dir: &Path, memory: LinuxMemory) -> Result<(), CgroupError> {
+    let max_or = |value: i64| {
+        if value < 0 {
+            "max".to_string()
+        } else {
+            value.to_string()
+        }
+    };
+    if let Some(limit) = memory.limit() {
+        write(dir, "memory.max", &max_or(limit))?;
+    }
+    // The spec's swap is memory+swap (v1's meaning); v2 limits swap alone.
+    if let Some(swap) = memory.swap()
+        && dir.join("memory.swap.max").exists()
+    {
+        let swap_only = match memory.limit() {
+            _ if swap < 0 => "max".to_string(),
+            Some(limit) if limit > 0 => (swap - limit).max(0).to_string(),
+            _ => swap.to_string(),
+        };
+        write(dir, "memory.swap.max", &swap_only)?;
+    }
+    // v1's soft limit is closest to v2's "low": memory reclaimed from others first.
+    if let Some(reservation) = memory.reservation() {
+        write(dir, "memory.low", &max_or(reservation))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: v2_memory
 
 impl Cgroups for CgroupV2 {
     fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {
