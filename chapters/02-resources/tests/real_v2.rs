@@ -205,5 +205,5 @@ fn a_refused_program_reports_the_verifiers_words() {
         error.starts_with("the kernel refused the cgroup device program: EINVAL"),
         "{error}"
     );
-    assert!(error.contains("(verifier: "), "{error}");
+    assert!(error.contains("(verifier: unreachable insn 2)"), "{error}");
 }

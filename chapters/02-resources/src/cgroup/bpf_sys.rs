@@ -45,16 +45,15 @@ pub enum BpfError {
     },
 }
 
+/// The verifier's reason: the last line of its log, above the statistics it
+/// prints last ("processed N insns ...").
 fn verifier_note(log: &str) -> String {
-    let last = log
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    if last.is_empty() {
-        String::new()
-    } else {
-        format!(" (verifier: {last})")
+    let reason = log.lines().rev().map(str::trim).find(|l| {
+        !l.is_empty() && !l.starts_with("processed ") && !l.starts_with("verification time")
+    });
+    match reason {
+        Some(line) => format!(" (verifier: {line})"),
+        None => String::new(),
     }
 }
 
@@ -207,8 +206,10 @@ mod tests {
     }
 
     #[test]
-    fn verifier_note_keeps_the_last_line() {
+    fn verifier_note_keeps_the_reason_not_the_statistics() {
         assert_eq!(verifier_note(""), "");
+        let log = "unreachable insn 2\nprocessed 0 insns (limit 1000000) max_states_per_insn 0\n";
+        assert_eq!(verifier_note(log), " (verifier: unreachable insn 2)");
         assert_eq!(
             verifier_note("0: r2 = 1\nunreachable insn 9\n\n"),
             " (verifier: unreachable insn 9)"
