@@ -49,7 +49,6 @@ fn create_in(
     pid_file: Option<&Path>,
     console_socket: Option<&Path>,
 ) -> Result<(), RuntimeError> {
-    let _lock = state.lock()?;
     let fifo_path = state.exec_fifo();
     nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o600))
         .map_err(RuntimeError::sys("creating the exec fifo"))?;
@@ -86,6 +85,10 @@ fn create_in(
     if let (Some(socket), Some(master)) = (console_socket, &launched.console) {
         super::pty::send_to_console_socket(socket, master.as_fd()).map_err(kill_init)?;
     }
+    // Locked only now: the init inherits every descriptor open at clone time
+    // until its exec, and a lock it held would keep `start` out for ever. Until
+    // the record exists, other commands see no container of this id.
+    let _lock = state.lock().map_err(kill_init)?;
     let record = Record {
         oci_version: OCI_VERSION.into(),
         id: state.id().into(),

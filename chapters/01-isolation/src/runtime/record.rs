@@ -206,9 +206,15 @@ impl StateDir {
     /// Reads `state.json`.
     pub fn load(&self) -> Result<Record, RuntimeError> {
         let path = self.dir.join("state.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| RuntimeError::CorruptState {
-            path: path.clone(),
-            reason: e.to_string(),
+        let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+            // `create` writes the record last: until then there is no container.
+            std::io::ErrorKind::NotFound => RuntimeError::NotFound {
+                id: self.id.clone(),
+            },
+            _ => RuntimeError::CorruptState {
+                path: path.clone(),
+                reason: e.to_string(),
+            },
         })?;
         serde_json::from_str(&text).map_err(|e| RuntimeError::CorruptState {
             path,

@@ -13,7 +13,11 @@ use std::sync::Mutex;
 
 use berth_engine::Engine;
 use berth_engine::state::Paths;
+use nix::unistd::Pid;
 use serde_json::{Value, json};
+use std::time::Duration;
+
+use super::record::{StateDir, Status};
 
 /// One container at a time: they fork, and "nothing left" checks read global state.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -158,12 +162,22 @@ impl Sandbox {
 
     /// Forks; the child points stdout/stderr at files, optionally makes its own
     /// mount namespace with a shared `/` (as on a systemd host, where docker
-    /// shows `master:N`), and runs `body`.
+    /// shows `master:N`), and runs `body`. Returns when the child ended.
     fn in_child(
         &self,
         shared_root: bool,
         body: impl FnOnce() -> berth_engine::Result<i32>,
     ) -> Outcome {
+        let pid = self.fork_child(shared_root, body);
+        self.wait_child(pid)
+    }
+
+    /// Forks a child running `body`, see [`Sandbox::in_child`].
+    fn fork_child(
+        &self,
+        shared_root: bool,
+        body: impl FnOnce() -> berth_engine::Result<i32>,
+    ) -> Pid {
         let out = self.tmp.path().join("stdout");
         let err = self.tmp.path().join("stderr");
         // SAFETY: the child only runs the runtime (which expects a fresh
@@ -200,16 +214,31 @@ impl Sandbox {
                 // SAFETY: leave without running the harness's destructors.
                 unsafe { libc::_exit(code) }
             }
-            pid => {
-                let status =
-                    nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
-                Outcome {
-                    code: super::signals::exit_code(status).unwrap(),
-                    stdout: fs::read_to_string(&out).unwrap_or_default(),
-                    stderr: fs::read_to_string(&err).unwrap_or_default(),
-                }
-            }
+            pid => Pid::from_raw(pid),
         }
+    }
+
+    /// Waits for a forked child and collects what it wrote.
+    fn wait_child(&self, pid: Pid) -> Outcome {
+        let status = nix::sys::wait::waitpid(pid, None).unwrap();
+        Outcome {
+            code: super::signals::exit_code(status).unwrap(),
+            stdout: fs::read_to_string(self.tmp.path().join("stdout")).unwrap_or_default(),
+            stderr: fs::read_to_string(self.tmp.path().join("stderr")).unwrap_or_default(),
+        }
+    }
+
+    /// The record of container `id` once it runs (waits up to 5 s).
+    fn running(&self, id: &str) -> super::record::Record {
+        for _ in 0..500 {
+            if let Ok(record) = StateDir::open(&self.engine(), id).and_then(|d| d.load())
+                && record.status() == Status::Running
+            {
+                return record;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("container {id} never ran");
     }
 
     /// Asserts that nothing of any container is left: no state, no mount.
@@ -445,5 +474,183 @@ fn a_terminal_is_a_pty_of_the_containers_own() {
     assert_eq!(out.code, 0, "{out:?}");
     // The pty translates \n into \r\n.
     assert_eq!(out.stdout.replace('\r', ""), "/dev/pts/0\nconsole=yes\n");
+    sb.assert_nothing_left();
+}
+
+#[test]
+fn signals_reach_pid_1_and_a_kill_ends_it_with_137() {
+    let _serial = lock();
+    let Some(sb) = sandbox() else { return };
+    let trap = r#"trap 'echo got TERM; exit 7' TERM; echo ready; while true; do sleep 0.05; done"#;
+    sb.write_config(&docker_like(&["sh", "-c", trap]));
+    let (engine, bundle) = (sb.engine(), sb.bundle());
+    let runtime = sb.fork_child(false, || super::run(&engine, &bundle, "trap", None));
+    sb.running("trap");
+    // The shell installs its trap after it starts: wait for its first line.
+    while !fs::read_to_string(sb.tmp.path().join("stdout"))
+        .unwrap_or_default()
+        .contains("ready")
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(runtime, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = sb.wait_child(runtime);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (7, "ready\ngot TERM\n"),
+        "{out:?}"
+    );
+    sb.assert_nothing_left();
+
+    sb.write_config(&docker_like(&["sleep", "100"]));
+    let runtime = sb.fork_child(false, || super::run(&engine, &bundle, "sleeper", None));
+    let record = sb.running("sleeper");
+    // PID 1 ignores a signal it has no handler for, as under docker.
+    super::kill::kill(&engine, "sleeper", "TERM", false).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(super::record::is_alive(record.pid, record.pid_start_time));
+    super::kill::kill(&engine, "sleeper", "KILL", false).unwrap();
+    let out = sb.wait_child(runtime);
+    assert_eq!(out.code, 137, "{out:?}");
+    sb.assert_nothing_left();
+}
+
+#[test]
+fn create_start_kill_delete() {
+    let _serial = lock();
+    let Some(sb) = sandbox() else { return };
+    // The created init outlives `create`: adopt it, so we reap it.
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let engine = sb.engine();
+    sb.write_config(&docker_like(&["sh", "-c", "echo started; exec sleep 100"]));
+    let bundle = sb.bundle();
+    let pid_file = sb.tmp.path().join("pid");
+    let out = sb.in_child(false, || {
+        super::create::create(&engine, &bundle, "life", Some(&pid_file), None)
+    });
+    assert_eq!(out.code, 0, "{out:?}");
+    let dir = StateDir::open(&engine, "life").unwrap();
+    let record = dir.load().unwrap();
+    assert_eq!(record.status(), Status::Created);
+    assert_eq!(
+        fs::read_to_string(&pid_file).unwrap(),
+        record.pid.to_string()
+    );
+    assert_eq!(
+        fs::read_to_string(sb.tmp.path().join("stdout")).unwrap(),
+        "",
+        "ran before start"
+    );
+    // A created container ran nothing of the user's yet: delete kills its init.
+    super::delete::delete(&engine, "life", false).unwrap();
+    assert!(
+        StateDir::open(&engine, "life").is_err(),
+        "created container was not deleted"
+    );
+    let _ = nix::sys::wait::waitpid(Pid::from_raw(record.pid), None);
+
+    let out = sb.in_child(false, || {
+        super::create::create(&engine, &bundle, "life", None, None)
+    });
+    assert_eq!(out.code, 0, "{out:?}");
+    let record = StateDir::open(&engine, "life").unwrap().load().unwrap();
+    super::start::start(&engine, "life").unwrap();
+    assert_eq!(
+        super::start::start(&engine, "life")
+            .unwrap_err()
+            .exit_code(),
+        1
+    );
+    assert_eq!(sb.running("life").pid, record.pid);
+    for _ in 0..200 {
+        if fs::read_to_string(sb.tmp.path().join("stdout")).unwrap_or_default() == "started\n" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        fs::read_to_string(sb.tmp.path().join("stdout")).unwrap(),
+        "started\n"
+    );
+    let refused = super::delete::delete(&engine, "life", false).unwrap_err();
+    assert_eq!(refused.exit_code(), 1);
+    assert!(refused.to_string().contains("running"), "{refused}");
+    super::kill::kill(&engine, "life", "KILL", true).unwrap();
+    let status = nix::sys::wait::waitpid(Pid::from_raw(record.pid), None).unwrap();
+    assert_eq!(super::signals::exit_code(status), Some(137));
+    assert_eq!(
+        StateDir::open(&engine, "life")
+            .unwrap()
+            .load()
+            .unwrap()
+            .status(),
+        Status::Stopped
+    );
+    assert_eq!(
+        super::kill::kill(&engine, "life", "KILL", false)
+            .unwrap_err()
+            .exit_code(),
+        1
+    );
+    super::delete::delete(&engine, "life", false).unwrap();
+    assert_eq!(
+        super::delete::delete(&engine, "life", false)
+            .unwrap_err()
+            .exit_code(),
+        1
+    );
+    sb.assert_nothing_left();
+}
+
+#[test]
+fn create_hands_the_pty_to_the_console_socket() {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let _serial = lock();
+    let Some(sb) = sandbox() else { return };
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let engine = sb.engine();
+    let mut config = docker_like(&["sh", "-c", "tty"]);
+    config["process"]["terminal"] = json!(true);
+    sb.write_config(&config);
+    let socket = sb.tmp.path().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let bundle = sb.bundle();
+    let out = sb.in_child(false, || {
+        super::create::create(&engine, &bundle, "pty", None, Some(&socket))
+    });
+    assert_eq!(out.code, 0, "{out:?}");
+    let (stream, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 64];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    use std::os::fd::AsRawFd;
+    let msg = nix::sys::socket::recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .unwrap();
+    let fd = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|c| match c {
+            nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .expect("a pty master");
+    // SAFETY: the descriptor just arrived by SCM_RIGHTS and is ours.
+    let mut master = fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let record = StateDir::open(&engine, "pty").unwrap().load().unwrap();
+    super::start::start(&engine, "pty").unwrap();
+    let status = nix::sys::wait::waitpid(Pid::from_raw(record.pid), None).unwrap();
+    assert_eq!(super::signals::exit_code(status), Some(0));
+    let mut text = String::new();
+    let _ = master.read_to_string(&mut text); // ends with EIO once the slave is gone
+    assert_eq!(text.replace('\r', ""), "/dev/pts/0\n");
+    super::delete::delete(&engine, "pty", false).unwrap();
     sb.assert_nothing_left();
 }
