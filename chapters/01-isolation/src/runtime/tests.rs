@@ -654,3 +654,84 @@ fn create_hands_the_pty_to_the_console_socket() {
     super::delete::delete(&engine, "pty", false).unwrap();
     sb.assert_nothing_left();
 }
+
+#[test]
+fn runc_runs_the_same_bundle_and_shows_the_same_world() {
+    let _serial = lock();
+    let Some(sb) = sandbox() else { return };
+    if !Path::new("/usr/sbin/runc").exists() {
+        eprintln!("skipped: runc is not installed (apt install runc)");
+        return;
+    }
+    // What the process sees, minus /sys/fs/cgroup/<hierarchy> (runc binds its
+    // own cgroups; chapter 01 has no cgroup driver) and the mount ids.
+    let script = r#"
+        read -r pid rest < /proc/self/stat; echo pid $pid
+        hostname
+        while read -r id parent dev root point opts rest; do
+            case $point in /sys/fs/cgroup/*) ;; *) echo "mount $point $opts" ;; esac
+        done < /proc/self/mountinfo
+        ls -l /dev | while read -r mode links user group size rest; do echo "dev $mode $rest" | cut -d' ' -f1-2,6-; done
+        cat /proc/keys | wc -c
+        touch /proc/acpi/x 2>/dev/null || echo acpi refused
+    "#;
+    let mut config = docker_like(&["sh", "-c", script]);
+    // runc applies the devices cgroup: allow the nodes the container gets.
+    let mut allowed = vec![json!({"allow": false, "access": "rwm"})];
+    for (major, minor) in [
+        (1, 3),
+        (1, 5),
+        (1, 7),
+        (1, 8),
+        (1, 9),
+        (5, 0),
+        (5, 2),
+        (136, -1),
+    ] {
+        let minor = if minor < 0 { Value::Null } else { json!(minor) };
+        allowed.push(
+            json!({"allow": true, "type": "c", "major": major, "minor": minor, "access": "rwm"}),
+        );
+    }
+    config["linux"]["resources"] = json!({ "devices": allowed });
+    let ours = sb.run(&config, "same");
+    assert_eq!(ours.code, 0, "{ours:?}");
+    let runc_root = sb.tmp.path().join("runc");
+    let theirs = std::process::Command::new("/usr/sbin/runc")
+        .arg("--root")
+        .arg(&runc_root)
+        .args(["run", "-b"])
+        .arg(sb.bundle())
+        .arg("berth-same-bundle")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        theirs.status.success(),
+        "runc: {}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    let theirs = String::from_utf8(theirs.stdout).unwrap();
+    // Time stamps in `ls -l` differ: compare without the date columns.
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| match l.starts_with("dev ") {
+                true => {
+                    l.split_whitespace()
+                        .filter(|w| !w.contains(':') || w.len() > 5)
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        + " "
+                        + l.split_whitespace().last().unwrap_or("")
+                }
+                false => l.to_string(),
+            })
+            .collect()
+    };
+    // One difference on purpose: runc 1.1 leaves the /sys/fs/cgroup tmpfs
+    // writable; docker shows it read-only, and so does berth.
+    let theirs = theirs.replace("mount /sys/fs/cgroup rw,", "mount /sys/fs/cgroup ro,");
+    assert_eq!(strip(&ours.stdout), strip(&theirs));
+    sb.assert_nothing_left();
+}

@@ -42,12 +42,26 @@ pub fn pivot_root(rootfs: &Path) -> Result<(), InitFailure> {
 /// `linux.maskedPaths` and `linux.readonlyPaths`, inside the new root. A masked
 /// directory becomes an empty read-only tmpfs, a masked file a bind of /dev/null
 /// (reads are empty, writes vanish); a read-only path is bound onto itself and
-/// remounted read-only. Paths this kernel does not have are skipped.
+/// remounted read-only. Paths this kernel does not have are skipped. Read-only
+/// paths come first, as in runc, so both runtimes build the same mount table.
 pub fn mask_and_protect(spec: &Spec) -> Result<(), InitFailure> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
     let root = std::fs::File::open("/").step(|| "opening /".into())?;
+    for path in linux.readonly_paths().iter().flatten() {
+        let Some(fd) = existing(&root, path)? else {
+            continue;
+        };
+        let p = fd_path(&fd);
+        mount(Some(&p), &p, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
+            .step(|| format!("binding {path}"))?;
+        // Reopened: the first descriptor names what lies under the new bind.
+        let Some(top) = existing(&root, path)? else {
+            continue;
+        };
+        remount_read_only(&fd_path(&top)).step(|| format!("making {path} read-only"))?;
+    }
     for path in linux.masked_paths().iter().flatten() {
         let Some(fd) = existing(&root, path)? else {
             continue;
@@ -72,19 +86,6 @@ pub fn mask_and_protect(spec: &Spec) -> Result<(), InitFailure> {
             ),
         };
         result.step(|| format!("masking {path}"))?;
-    }
-    for path in linux.readonly_paths().iter().flatten() {
-        let Some(fd) = existing(&root, path)? else {
-            continue;
-        };
-        let p = fd_path(&fd);
-        mount(Some(&p), &p, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
-            .step(|| format!("binding {path}"))?;
-        // Reopened: the first descriptor names what lies under the new bind.
-        let Some(top) = existing(&root, path)? else {
-            continue;
-        };
-        remount_read_only(&fd_path(&top)).step(|| format!("making {path} read-only"))?;
     }
     Ok(())
 }
