@@ -735,3 +735,46 @@ fn runc_runs_the_same_bundle_and_shows_the_same_world() {
     assert_eq!(strip(&ours.stdout), strip(&theirs));
     sb.assert_nothing_left();
 }
+
+#[test]
+fn a_namespace_with_a_path_is_joined_not_created() {
+    let _serial = lock();
+    let Some(sb) = sandbox() else { return };
+    let mut config = docker_like(&[
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/net; readlink /proc/self/ns/uts",
+    ]);
+    config["linux"]["namespaces"] = json!([
+        {"type": "mount"}, {"type": "pid"}, {"type": "uts"}, {"type": "ipc"},
+        {"type": "network", "path": format!("/proc/{}/ns/net", std::process::id())},
+    ]);
+    let out = sb.run(&config, "joined");
+    assert_eq!(out.code, 0, "{out:?}");
+    let host = |ns: &str| {
+        fs::read_link(format!("/proc/self/ns/{ns}"))
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], host("net"));
+    assert_ne!(lines[1], host("uts"));
+    sb.assert_nothing_left();
+}
+
+#[test]
+fn limits_without_a_cgroup_driver_are_refused() {
+    let _serial = lock();
+    let Some(sb) = sandbox() else { return };
+    let mut config = docker_like(&["true"]);
+    config["linux"]["resources"] = json!({"memory": {"limit": 67108864}});
+    let out = sb.run(&config, "limits");
+    assert_eq!(out.code, 125, "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "ch01: cgroup limits are taught in chapter 02 (resources)\n"
+    );
+    sb.assert_nothing_left();
+}
