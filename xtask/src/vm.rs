@@ -146,18 +146,19 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
     };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
+        if flag != "--timeout" && flag != "--ch02" {
+            bail!("unknown option `{flag}`; {USAGE}");
+        }
         let value = args
             .next()
             .with_context(|| format!("{flag} needs a value; {USAGE}"))?;
-        match flag.as_str() {
-            "--timeout" => {
-                let seconds: u64 = value
-                    .parse()
-                    .with_context(|| format!("--timeout wants whole seconds, not `{value}`"))?;
-                options.timeout = Duration::from_secs(seconds);
-            }
-            "--ch02" => options.ch02 = Some(PathBuf::from(value)),
-            _ => bail!("unknown option `{flag}`; {USAGE}"),
+        if flag == "--timeout" {
+            let seconds: u64 = value
+                .parse()
+                .with_context(|| format!("--timeout wants whole seconds, not `{value}`"))?;
+            options.timeout = Duration::from_secs(seconds);
+        } else {
+            options.ch02 = Some(PathBuf::from(value));
         }
     }
     Ok(options)
@@ -190,5 +191,47 @@ fn show_console_tail(lines: &[String], log: &Path) {
     );
     for line in tail {
         println!("  | {line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn options_default_to_three_minutes_and_a_fresh_build() {
+        let options = parse_options(&[]).unwrap();
+        assert_eq!(options.timeout, Duration::from_secs(180));
+        assert_eq!(options.ch02, None);
+    }
+
+    #[test]
+    fn options_are_read_in_any_order() {
+        let options = parse_options(&strings(&["--ch02", "/tmp/ch02", "--timeout", "60"])).unwrap();
+        assert_eq!(options.timeout, Duration::from_secs(60));
+        assert_eq!(options.ch02, Some(PathBuf::from("/tmp/ch02")));
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        let unknown = parse_options(&strings(&["--bogus"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(unknown.contains("unknown option `--bogus`"), "{unknown}");
+        let missing = parse_options(&strings(&["--timeout"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(missing.contains("--timeout needs a value"), "{missing}");
+        let not_a_number = parse_options(&strings(&["--timeout", "1m"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(not_a_number.contains("whole seconds"), "{not_a_number}");
     }
 }
