@@ -59,6 +59,7 @@ pub fn parse(options: &[String]) -> MountOptions {
     parsed
 }
 
+// ANCHOR_END: mount_options
 /// A flag word: whether it sets or clears, and which flag.
 fn flag(option: &str) -> Option<(bool, MsFlags)> {
     use MsFlags as F;
@@ -108,7 +109,6 @@ fn propagation(option: &str) -> Option<MsFlags> {
         _ => return None,
     })
 }
-// ANCHOR_END: mount_options
 
 /// `linux.rootfsPropagation` as flags for `/`; docker's default is `rslave`, so
 /// mounts made on the host later still reach the container, never the reverse.

@@ -71,7 +71,9 @@ pub fn parse(name: &str) -> Result<Signal, RuntimeError> {
 
 // ANCHOR: exit_status
 /// The exit code a shell reports: the code itself, or 128+N for a process
-/// killed by signal N (137 for SIGKILL).
+/// killed by signal N (137 for SIGKILL). Exit codes only go up to 255 and a
+/// program rarely uses more than 125, so the two ranges do not collide; docker
+/// keeps 125–127 for its own failures (see `FailureKind`).
 pub fn exit_code(status: WaitStatus) -> Option<i32> {
     match status {
         WaitStatus::Exited(_, code) => Some(code),

@@ -63,7 +63,6 @@ pub fn clone_flags(bundle: &Bundle) -> CloneFlags {
     .fold(CloneFlags::empty(), |all, (_, flag)| all | flag)
 }
 
-// ANCHOR: clone_init
 /// Clones the init and brings it to exec (or to the exec fifo). On any failure
 /// the init is killed and reaped, and the cgroup removed, before the error
 /// returns: nothing of a failed start is left.
@@ -92,6 +91,7 @@ pub fn launch(
         StartMode::Immediately => (None, false),
         StartMode::OnExecFifo(fd) => (Some(fd), true),
     };
+    // ANCHOR: clone_init
     let flags = clone_flags(bundle);
     // SAFETY: a fork-style clone (no new stack): the child continues here as a
     // copy of this single-threaded process, so it may run any code, and it never
@@ -132,9 +132,9 @@ pub fn launch(
             let _ = c.remove(&bundle.spec);
         }
     }
+    // ANCHOR_END: clone_init
     result.map(|console| Launched { pid, console })
 }
-// ANCHOR_END: clone_init
 
 /// The runtime's half of the handshake: pid file, cgroup, "go", then the init's
 /// reports until end-of-file (it exec'd) or `Ready` (create).

@@ -12,7 +12,6 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use super::error::RuntimeError;
 use super::record::{StateDir, Status, is_alive};
 
-// ANCHOR: start
 /// Opens the exec fifo for reading, which unblocks the init's open for writing,
 /// and takes the byte it writes just before going on to exec.
 pub fn start(engine: &Engine, id: &str) -> berth_engine::Result<i32> {
@@ -28,6 +27,7 @@ pub fn start(engine: &Engine, id: &str) -> berth_engine::Result<i32> {
         }
         .into());
     }
+    // ANCHOR: start
     // Non-blocking, so that an init that died meanwhile cannot hang us: we poll,
     // checking between rounds that it still lives.
     let mut fifo = std::fs::OpenOptions::new()
@@ -60,9 +60,9 @@ pub fn start(engine: &Engine, id: &str) -> berth_engine::Result<i32> {
             .into());
         }
     }
+    // ANCHOR_END: start
     let _ = std::fs::remove_file(state.exec_fifo());
     record.status = Status::Running;
     state.save(&record)?;
     Ok(0)
 }
-// ANCHOR_END: start

@@ -14,7 +14,6 @@ use nix::unistd::Pid;
 use super::error::RuntimeError;
 use super::pty;
 
-// ANCHOR: wait_loop
 /// Waits for `pid` to end, forwarding signals and, with `console`, proxying the
 /// terminal. Returns the init's wait status.
 pub fn wait_for(
@@ -26,6 +25,7 @@ pub fn wait_for(
     let stdout = std::io::stdout();
     let mut stdin_open = console.is_some();
     let mut master_open = console.is_some();
+    // ANCHOR: wait_loop
     loop {
         let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
         let mut stdin_at = None;
@@ -63,8 +63,8 @@ pub fn wait_for(
             return Ok(status);
         }
     }
+    // ANCHOR_END: wait_loop
 }
-// ANCHOR_END: wait_loop
 
 /// Reads every pending signal: SIGCHLD reaps (returning the status if the init
 /// ended), SIGWINCH resizes the pty, anything else goes to the container.

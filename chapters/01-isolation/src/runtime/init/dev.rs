@@ -94,7 +94,6 @@ fn symlinks() -> Vec<(&'static str, &'static str)> {
     links
 }
 
-// ANCHOR: dev_nodes
 /// Fills `/dev` when the spec mounted a tmpfs there; with a terminal, also the
 /// empty file that the pty will be bound over as `/dev/console`.
 pub fn populate(
@@ -144,10 +143,10 @@ pub fn populate(
     }
     Ok(())
 }
-// ANCHOR_END: dev_nodes
 
 /// mknod, then the exact mode (mknod applies the umask) and owner. Where mknod
 /// is not allowed, the host's node is bound in its place, as runc does.
+// ANCHOR: dev_nodes
 fn create_node(root: &std::fs::File, node: &Node) -> nix::Result<()> {
     let path = clean(&node.path);
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
@@ -187,6 +186,7 @@ fn create_node(root: &std::fs::File, node: &Node) -> nix::Result<()> {
         AtFlags::AT_SYMLINK_NOFOLLOW,
     )
 }
+// ANCHOR_END: dev_nodes
 
 #[cfg(test)]
 mod tests {

@@ -114,33 +114,36 @@ fn set_up_and_exec(ctx: &mut InitContext) -> Result<Infallible, InitFailure> {
     // other processes (the container's own, later) from ptracing or reading it.
     set_dumpable(false)?;
     wait_for_go(ctx)?;
-    let bundle = ctx.bundle;
-    let spec = &bundle.spec;
-    join_namespaces(bundle)?;
+    join_namespaces(ctx.bundle)?;
     // A cgroup namespace is rooted where the process is when it is made, so it is
     // made now that the runtime has moved us into the container's cgroup.
-    if bundle.creates_namespace(LinuxNamespaceType::Cgroup) {
+    if ctx.bundle.creates_namespace(LinuxNamespaceType::Cgroup) {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
             .step(|| "creating the cgroup namespace".into())?;
     }
     // A session of its own: the host's terminal signals reach the runtime, which
     // forwards them, and a pty can become the controlling terminal.
     nix::unistd::setsid().step(|| "setsid".into())?;
+    build_the_world(ctx)?;
+    become_the_command(ctx)
+}
+// ANCHOR_END: init_steps
 
+// ANCHOR: build_the_world
+/// What the command will see: its mounts, /dev, host name, loopback, its own
+/// root, a terminal, and /proc with the host's secrets hidden.
+fn build_the_world(ctx: &InitContext) -> Result<(), InitFailure> {
+    let (bundle, spec) = (ctx.bundle, &ctx.bundle.spec);
+    let terminal = bundle.process().terminal() == Some(true);
     mounts::prepare_root(spec, &bundle.rootfs)?;
     let mounted = mounts::mount_all(ctx, &bundle.rootfs)?;
-    dev::populate(
-        spec,
-        &bundle.rootfs,
-        mounted.dev_tmpfs,
-        ctx.bundle.process().terminal() == Some(true),
-    )?;
+    dev::populate(spec, &bundle.rootfs, mounted.dev_tmpfs, terminal)?;
     system::set_hostname(spec)?;
     if bundle.creates_namespace(LinuxNamespaceType::Network) {
         system::loopback_up()?;
     }
     pivot::pivot_root(&bundle.rootfs)?;
-    if bundle.process().terminal() == Some(true) {
+    if terminal {
         let master = console::attach(bundle.process())?;
         let channel = ctx
             .channel
@@ -156,7 +159,15 @@ fn set_up_and_exec(ctx: &mut InitContext) -> Result<Infallible, InitFailure> {
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
         pivot::remount_read_only(std::path::Path::new("/")).step(|| "making / read-only".into())?;
     }
-    let process = bundle.process();
+    Ok(())
+}
+// ANCHOR_END: build_the_world
+
+// ANCHOR: become_the_command
+/// Who the command runs as and with what: limits, user, directory, no inherited
+/// descriptors, then (after `start`, for a created container) seccomp and exec.
+fn become_the_command(ctx: &mut InitContext) -> Result<Infallible, InitFailure> {
+    let process = ctx.bundle.process();
     system::set_oom_score_adj(process)?;
     system::set_rlimits(process)?;
     process::create_cwd(process)?;
@@ -167,12 +178,13 @@ fn set_up_and_exec(ctx: &mut InitContext) -> Result<Infallible, InitFailure> {
     if let Some(fifo) = ctx.exec_fifo.take() {
         announce_ready_and_wait(ctx, fifo)?;
     }
+    // Last, because the filter may forbid what the steps above needed.
     ctx.security
         .install_seccomp()
         .step(|| "loading the seccomp filter".into())?;
     process::exec(&program, process, &ctx.sigmask)
 }
-// ANCHOR_END: init_steps
+// ANCHOR_END: become_the_command
 
 fn set_dumpable(on: bool) -> Result<(), InitFailure> {
     // SAFETY: prctl with integer arguments only.

@@ -80,7 +80,6 @@ fn mount_type<'a>(m: &'a Mount, opts: &MountOptions) -> &'a str {
     }
 }
 
-// ANCHOR: mount_one
 fn mount_one(
     ctx: &InitContext,
     root: &std::fs::File,
@@ -97,6 +96,7 @@ fn mount_one(
         true => Kind::File,
         false => Kind::Dir,
     };
+    // ANCHOR: mount_one
     let target = ensure_in_root(root, destination, kind).step(|| "creating the target".into())?;
     let target_path = fd_path(&target);
     match typ {
@@ -123,6 +123,7 @@ fn mount_one(
         )
         .step(|| "mount".to_string())?,
     }
+    // ANCHOR_END: mount_one
     for &propagation in &opts.propagation {
         let top = open_in_root(root, destination, OFlag::empty()).step(|| "reopening".into())?;
         mount(NONE, &fd_path(&top), NONE, propagation, NONE)
@@ -130,7 +131,6 @@ fn mount_one(
     }
     Ok(())
 }
-// ANCHOR_END: mount_one
 
 /// CVE-2019-16884: a root filesystem whose `proc` is a symlink (to a directory
 /// the image controls) would get the real /proc mounted somewhere unexpected,
@@ -155,7 +155,6 @@ fn refuse_symlink(root: &std::fs::File, destination: &Path) -> Result<(), InitFa
     }
 }
 
-// ANCHOR: cgroup_mount
 /// `/sys/fs/cgroup`. On cgroup v2 a fresh `cgroup2` mount, which shows the
 /// container's own cgroup when it has a cgroup namespace. On v1 a tmpfs holding
 /// one read-only bind per hierarchy of the container's cgroup, so it sees its
@@ -178,6 +177,7 @@ fn mount_cgroups(
         )
         .step(|| "mounting cgroup2".into());
     }
+    // ANCHOR: cgroup_v1_binds
     let tmpfs_flags = opts.flags - MsFlags::MS_RDONLY;
     mount(
         Some("tmpfs"),
@@ -205,6 +205,7 @@ fn mount_cgroups(
         mount(NONE, &fd_path(&top), NONE, remount, NONE)
             .step(|| format!("making {name} read-only"))?;
     }
+    // ANCHOR_END: cgroup_v1_binds
     if opts.flags.contains(MsFlags::MS_RDONLY) {
         let top = open_in_root(root, destination, OFlag::empty()).step(|| "reopening".into())?;
         let remount = MsFlags::MS_REMOUNT | tmpfs_flags | MsFlags::MS_RDONLY;
@@ -219,4 +220,3 @@ fn mount_cgroups(
     }
     Ok(())
 }
-// ANCHOR_END: cgroup_mount

@@ -56,6 +56,7 @@ pub fn open_in_root(root: impl AsFd, path: &Path, flags: OFlag) -> nix::Result<O
     }
 }
 
+// ANCHOR_END: resolve_in_root
 /// Opens `path` under `root`, creating it (and missing parents as directories)
 /// first; a new node gets mode 0755 (directory) or 0644 (file).
 pub fn ensure_in_root(root: impl AsFd + Copy, path: &Path, kind: Kind) -> nix::Result<OwnedFd> {
@@ -83,7 +84,6 @@ pub fn ensure_in_root(root: impl AsFd + Copy, path: &Path, kind: Kind) -> nix::R
         Err(e) => Err(e),
     }
 }
-// ANCHOR_END: resolve_in_root
 
 /// The path through which mount(2) reaches an `O_PATH` descriptor.
 pub fn fd_path(fd: &impl AsRawFd) -> PathBuf {

@@ -38,58 +38,60 @@ pub fn pivot_root(rootfs: &Path) -> Result<(), InitFailure> {
 }
 // ANCHOR_END: pivot_root
 
-// ANCHOR: masked_paths
-/// `linux.maskedPaths` and `linux.readonlyPaths`, inside the new root. A masked
-/// directory becomes an empty read-only tmpfs, a masked file a bind of /dev/null
-/// (reads are empty, writes vanish); a read-only path is bound onto itself and
-/// remounted read-only. Paths this kernel does not have are skipped. Read-only
-/// paths come first, as in runc, so both runtimes build the same mount table.
+/// `linux.readonlyPaths` then `linux.maskedPaths`, inside the new root (the
+/// order runc uses, so both runtimes build the same mount table).
 pub fn mask_and_protect(spec: &Spec) -> Result<(), InitFailure> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
     let root = std::fs::File::open("/").step(|| "opening /".into())?;
     for path in linux.readonly_paths().iter().flatten() {
-        let Some(fd) = existing(&root, path)? else {
-            continue;
-        };
-        let p = fd_path(&fd);
-        mount(Some(&p), &p, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
-            .step(|| format!("binding {path}"))?;
-        // Reopened: the first descriptor names what lies under the new bind.
-        let Some(top) = existing(&root, path)? else {
-            continue;
-        };
-        remount_read_only(&fd_path(&top)).step(|| format!("making {path} read-only"))?;
+        protect(&root, path)?;
     }
     for path in linux.masked_paths().iter().flatten() {
-        let Some(fd) = existing(&root, path)? else {
-            continue;
-        };
-        let is_dir = SFlag::from_bits_truncate(fstat(&fd).step(|| format!("stat {path}"))?.st_mode)
-            & SFlag::S_IFMT
-            == SFlag::S_IFDIR;
-        let result = match is_dir {
-            true => mount(
-                Some("tmpfs"),
-                &fd_path(&fd),
-                Some("tmpfs"),
-                MsFlags::MS_RDONLY,
-                NONE,
-            ),
-            false => mount(
-                Some("/dev/null"),
-                &fd_path(&fd),
-                NONE,
-                MsFlags::MS_BIND,
-                NONE,
-            ),
-        };
-        result.step(|| format!("masking {path}"))?;
+        mask(&root, path)?;
     }
     Ok(())
 }
-// ANCHOR_END: masked_paths
+
+/// A read-only path is bound onto itself and the bind remounted read-only.
+/// Paths this kernel does not have are skipped.
+fn protect(root: &std::fs::File, path: &str) -> Result<(), InitFailure> {
+    let Some(fd) = existing(root, path)? else {
+        return Ok(());
+    };
+    let p = fd_path(&fd);
+    mount(Some(&p), &p, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE)
+        .step(|| format!("binding {path}"))?;
+    // Reopened: the first descriptor names what lies under the new bind.
+    let top = existing(root, path)?.expect("it was just bound");
+    remount_read_only(&fd_path(&top)).step(|| format!("making {path} read-only"))
+}
+
+// ANCHOR: masking
+/// A masked directory becomes an empty read-only tmpfs, a masked file a bind of
+/// /dev/null (reads are empty, writes vanish). Paths this kernel does not have
+/// (/proc/kcore on some kernels) are skipped, as runc does.
+fn mask(root: &std::fs::File, path: &str) -> Result<(), InitFailure> {
+    let Some(fd) = existing(root, path)? else {
+        return Ok(());
+    };
+    let mode = fstat(&fd).step(|| format!("stat {path}"))?.st_mode;
+    let is_dir = SFlag::from_bits_truncate(mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
+    let target = fd_path(&fd);
+    let result = match is_dir {
+        true => mount(
+            Some("tmpfs"),
+            &target,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            NONE,
+        ),
+        false => mount(Some("/dev/null"), &target, NONE, MsFlags::MS_BIND, NONE),
+    };
+    result.step(|| format!("masking {path}"))
+}
+// ANCHOR_END: masking
 
 /// Opens a path of the container, or `None` when it does not exist.
 fn existing(root: &std::fs::File, path: &str) -> Result<Option<std::os::fd::OwnedFd>, InitFailure> {
