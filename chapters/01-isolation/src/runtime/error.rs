@@ -88,6 +88,14 @@ pub enum RuntimeError {
     /// The spec sets limits but no cgroup driver is registered.
     #[error("cgroup limits are taught in chapter 02 (resources)")]
     LimitsNeedCgroups,
+    /// The cgroup driver (chapter 02) refused a step.
+    #[error("{what}: {message}")]
+    Cgroup {
+        /// The step, e.g. "putting the container in its cgroup".
+        what: &'static str,
+        /// The driver's message.
+        message: String,
+    },
     /// A signal name or number that is no signal.
     #[error("unknown signal {name:?}")]
     UnknownSignal {

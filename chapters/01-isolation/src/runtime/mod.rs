@@ -71,9 +71,3 @@ pub fn command(engine: &Engine, cmd: &RuntimeCommand) -> Result<i32> {
         ),
     }
 }
-
-/// Whether the host mounts cgroup v2 alone at /sys/fs/cgroup.
-pub fn cgroup_v2_host() -> bool {
-    nix::sys::statfs::statfs("/sys/fs/cgroup")
-        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-}

@@ -79,9 +79,9 @@ pub fn launch(
         return Err(RuntimeError::LimitsNeedCgroups);
     }
     let cgroup_mounts = match cgroups {
-        Some(c) => c.mounts(&bundle.spec).map_err(|e| RuntimeError::Io {
-            what: "finding the container's cgroup".into(),
-            source: std::io::Error::other(e.to_string()),
+        Some(c) => c.mounts(&bundle.spec).map_err(|e| RuntimeError::Cgroup {
+            what: "finding the container's cgroup",
+            message: e.message().to_string(),
         })?,
         None => vec![],
     };
@@ -118,7 +118,7 @@ pub fn launch(
             exec_fifo,
             sigmask,
             cgroup_mounts,
-            cgroup_v2: crate::runtime::cgroup_v2_host(),
+            cgroup_v2: crate::spec::cgroup_v2_host(),
         });
     }
     drop(theirs);
@@ -156,9 +156,9 @@ fn drive(
     if let Some(cgroups) = engine.cgroups() {
         cgroups
             .enter(&bundle.spec, pid.as_raw())
-            .map_err(|e| RuntimeError::Io {
-                what: "putting the container in its cgroup".into(),
-                source: std::io::Error::other(e.to_string()),
+            .map_err(|e| RuntimeError::Cgroup {
+                what: "putting the container in its cgroup",
+                message: e.message().to_string(),
             })?;
     }
     channel
