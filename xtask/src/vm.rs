@@ -184,6 +184,9 @@ fn show_console_tail(lines: &[String], log: &Path) {
         .iter()
         .filter(|line| report::parse_line(line).is_none())
         .collect();
+    if others.is_empty() {
+        return;
+    }
     let tail = &others[others.len().saturating_sub(CONSOLE_TAIL)..];
     println!(
         "vm-test: last console lines (all of them in {}):",
