@@ -247,10 +247,9 @@ fn bind(destination: &str, source: &Path, options: &[&str]) -> Result<Mount> {
 /// the bundle and returns the bind mounts that put them in place. They are files
 /// of their own so the image is never written to.
 fn etc_file_mounts(bundle: &Path, hostname: &str) -> Result<Vec<Mount>> {
-    let hosts = format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+    let hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
          fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-    );
+        .to_string();
     let files = [
         ("hostname", format!("{hostname}\n")),
         ("hosts", hosts),

@@ -87,13 +87,14 @@ fn run_in(
     let code = signals::exit_code(status).ok_or_else(|| RuntimeError::InitDied {
         status: format!("{status:?}"),
     })?;
-    if engine.cgroups().is_some_and(|c| c.oom_killed(&bundle.spec)) {
+    // Only a SIGKILL of PID 1 ends the container through the OOM killer; a child it
+    // killed is PID 1's business (the shell reports it, and may carry on).
+    if code == 128 + libc::SIGKILL && engine.cgroups().is_some_and(|c| c.oom_killed(&bundle.spec)) {
         drop(_raw);
         eprintln!(
             "{}: the container was killed by the OOM killer (memory limit reached)",
             engine.program()
         );
-        return Ok(137);
     }
     Ok(code)
 }

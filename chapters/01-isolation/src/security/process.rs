@@ -179,9 +179,13 @@ impl ProcessSecurity {
                 .map_err(caps_step("set the permitted capabilities"))?;
             caps::set(None, CapSet::Inheritable, &sets.inheritable)
                 .map_err(caps_step("set the inheritable capabilities"))?;
-            // An ambient capability must be permitted and inheritable already.
+            // An ambient capability must be permitted and inheritable already; one
+            // that is not cannot be raised, and runc skips it the same way (`runc
+            // spec` lists ambient capabilities without inheritable ones).
             caps::clear(None, CapSet::Ambient).map_err(caps_step("clear the ambient set"))?;
-            for cap in &sets.ambient {
+            let raisable =
+                |cap: &&caps::Capability| sets.inheritable.contains(cap) && permitted.contains(cap);
+            for cap in sets.ambient.iter().filter(raisable) {
                 caps::raise(None, CapSet::Ambient, *cap)
                     .map_err(caps_step(format!("raise ambient {cap}")))?;
             }
