@@ -167,10 +167,20 @@ fn build() -> anyhow::Result<()> {
     util::run(util::cargo().args(["build", "--workspace", "--all-targets"]))
 }
 
+/// How long the test step may take before it is killed: a hung container test
+/// must fail the run, not hold CI until its own limit.
+const TEST_TIME_LIMIT: &str = "20m";
+
 fn test() -> anyhow::Result<()> {
     // Tests that need root fail instead of skipping, so CI cannot pass by skipping them.
-    let mut cmd = util::cargo();
-    cmd.args(["test", "--workspace"])
+    // `timeout` signals its whole process group, so the test binaries and the
+    // containers they started go too.
+    let cargo = util::cargo();
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["--kill-after=30s", TEST_TIME_LIMIT])
+        .arg(cargo.get_program())
+        .args(["test", "--workspace"])
+        .current_dir(util::repo_root())
         .env("BERTH_REQUIRE_ROOT", "1");
     util::run(&mut cmd)
 }
