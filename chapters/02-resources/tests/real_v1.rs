@@ -5,16 +5,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use berth_engine::Cgroups;
 use berth_engine::cli::RunArgs;
 use berth_engine::oci_spec::runtime::Spec;
 use berth_resources::cgroup::{self, CgroupV1, Driver};
-use common::{random_hex, read, root_or_skip, spec_for};
+use common::{held_shell, random_hex, read, release, root_or_skip, spec_for};
 
 const ROOT: &str = "/sys/fs/cgroup";
 
@@ -65,22 +65,6 @@ impl Drop for TestParent {
             let _ = std::fs::remove_dir(&dir);
         }
     }
-}
-
-/// A shell that waits for one line on stdin before running `script`, so the
-/// test can move it into a cgroup first.
-fn held_shell(script: &str) -> Child {
-    Command::new("sh")
-        .args(["-c", &format!("read _; {script}")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sh")
-}
-
-fn release(child: &mut Child) {
-    child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
 }
 
 fn output(child: Child) -> (std::process::ExitStatus, String) {

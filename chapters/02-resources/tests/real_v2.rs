@@ -5,16 +5,14 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use berth_engine::Cgroups;
 use berth_engine::cli::RunArgs;
 use berth_engine::oci_spec::runtime::Spec;
 use berth_resources::cgroup::CgroupV2;
-use common::{random_hex, read, root_or_skip, spec_for};
+use common::{held_shell, random_hex, read, release, root_or_skip, spec_for};
 
 /// A cgroup2 root on this host, if there is one.
 fn cgroup2_root() -> Option<PathBuf> {
@@ -76,20 +74,6 @@ impl Drop for TestParent {
         }
         let _ = std::fs::remove_dir(&parent);
     }
-}
-
-fn held_shell(script: &str) -> Child {
-    Command::new("sh")
-        .args(["-c", &format!("read _; {script}")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sh")
-}
-
-fn release(child: &mut Child) {
-    child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
 }
 
 #[test]

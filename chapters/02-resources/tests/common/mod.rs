@@ -69,3 +69,22 @@ pub fn root_or_skip(test: &str) -> bool {
     eprintln!("skipping {test}: needs root");
     false
 }
+
+/// A shell that waits for one line on stdin before running `script`, so the
+/// test can move it into a cgroup first.
+pub fn held_shell(script: &str) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    Command::new("sh")
+        .args(["-c", &format!("read _; {script}")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sh")
+}
+
+/// Lets a [`held_shell`] go on.
+pub fn release(child: &mut std::process::Child) {
+    use std::io::Write;
+    child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+}
