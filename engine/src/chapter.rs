@@ -53,6 +53,8 @@ pub struct ContainerPlan<'a> {
     pub bundle: PathBuf,
     /// The root filesystem directory.
     pub rootfs: PathBuf,
+    /// The id of the image the root filesystem was made from (chapter 03 on).
+    pub image: Option<String>,
     /// The process to run: command and arguments.
     pub process_args: Vec<String>,
 }

@@ -6,7 +6,7 @@
 //! 04 puts a supervisor between the CLI and the runtime.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use berth_engine::cli::RunArgs;
 use berth_engine::error::Context;
@@ -25,14 +25,35 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
             .hint("in this chapter, pass --rootfs DIR followed by the command"));
     };
     let rootfs = root_filesystem(rootfs)?;
-    let id = new_id();
-    let bundle = engine.paths.run_dir("bundles")?.join(&id);
+    run_container(engine, args, &new_id(), rootfs, None, args.args.clone())
+}
+
+/// Runs a container in the foreground on a prepared root filesystem: writes its
+/// bundle, hands it to the runtime, removes the bundle. Chapter 03 calls this with
+/// a root filesystem unpacked from an image.
+pub fn run_container(
+    engine: &Engine,
+    args: &RunArgs,
+    id: &str,
+    rootfs: PathBuf,
+    image: Option<String>,
+    process_args: Vec<String>,
+) -> Result<i32> {
+    let bundle = engine.paths.run_dir("bundles")?.join(id);
     ensure_private_dir(&bundle)?;
-    let result = write_bundle(engine, args, &id, &bundle, rootfs).and_then(|()| {
+    let plan = ContainerPlan {
+        id: id.to_string(),
+        args,
+        bundle: bundle.clone(),
+        rootfs,
+        image,
+        process_args,
+    };
+    let result = write_bundle(engine, &plan).and_then(|()| {
         if !args.interactive {
             stdin_from_dev_null()?;
         }
-        runtime::run(engine, &bundle, &id, None)
+        runtime::run(engine, &bundle, id, None)
     });
     // The bundle is this run's alone: it goes whether the container ran or not.
     let _ = fs::remove_dir_all(&bundle);
@@ -41,24 +62,11 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
 // ANCHOR_END: run
 
 /// Builds the spec with every registered chapter's edit and writes `config.json`.
-pub fn write_bundle(
-    engine: &Engine,
-    args: &RunArgs,
-    id: &str,
-    bundle: &Path,
-    rootfs: PathBuf,
-) -> Result<()> {
-    let plan = ContainerPlan {
-        id: id.to_string(),
-        args,
-        bundle: bundle.to_path_buf(),
-        rootfs,
-        process_args: args.args.clone(),
-    };
-    let spec = engine.build_spec(&plan)?;
+pub fn write_bundle(engine: &Engine, plan: &ContainerPlan) -> Result<()> {
+    let spec = engine.build_spec(plan)?;
     let json = serde_json::to_vec_pretty(&spec).context(|| "serializing config.json".into())?;
-    atomic_write(&bundle.join("config.json"), &json)
-        .context(|| format!("writing {}/config.json", bundle.display()))
+    let config = plan.bundle.join("config.json");
+    atomic_write(&config, &json).context(|| format!("writing {}", config.display()))
 }
 
 /// Checks `--rootfs` names a directory and returns it absolute, symlinks resolved

@@ -237,6 +237,7 @@ mod tests {
 
     fn edited(args: &RunArgs) -> Result<Spec, Error> {
         let plan = ContainerPlan {
+            image: None,
             id: "c0ffee".into(),
             args,
             bundle: PathBuf::from("/tmp/b"),

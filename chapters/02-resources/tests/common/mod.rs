@@ -28,6 +28,7 @@ pub fn spec_for(args: &RunArgs, parent: &str, id: &str) -> Spec {
         dev: PathBuf::from("/dev"),
     };
     let plan = ContainerPlan {
+        image: None,
         id: id.into(),
         args,
         bundle: PathBuf::from("/nonexistent/bundle"),
