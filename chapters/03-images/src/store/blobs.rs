@@ -142,7 +142,7 @@ impl Store {
     }
 
     /// Reads a small JSON blob (manifest, config) whole, after checking its hash.
-    pub(super) fn read_json_blob(
+    pub fn read_json_blob(
         &self,
         digest: &Digest,
         kind: &'static str,
