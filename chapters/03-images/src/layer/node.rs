@@ -4,11 +4,13 @@
 //! a regular file is opened with `O_CREAT | O_EXCL | O_NOFOLLOW`, so an old
 //! symlink or hardlink at that name can never redirect the write.
 
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
 
+use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag, openat};
 use nix::sys::stat::{
     FchmodatFlags, Mode, SFlag, UtimensatFlags, fchmod, fchmodat, futimens, makedev, mkdirat,
@@ -196,9 +198,31 @@ pub(super) fn special(
     let mode = Mode::from_bits_truncate(meta.mode);
     mknodat(parent, name, flag, mode, dev).map_err(sys(entry, "create the node"))?;
     set_link_meta(parent, name, meta, entry)?;
-    // mknod's mode went through the umask; the node is not a symlink (it was
-    // just made), and NoFollow makes sure of it.
-    fchmodat(parent, name, mode, FchmodatFlags::NoFollowSymlink).map_err(sys(entry, "set the mode"))
+    // mknod's mode went through the umask, so it is set again.
+    chmod_no_follow(parent, name, mode).map_err(sys(entry, "set the mode"))
+}
+
+/// Sets the mode of `name` without following it if it is a symlink.
+/// `fchmodat2` (Linux 6.6) does it in the kernel; glibc's `fchmodat` with
+/// `AT_SYMLINK_NOFOLLOW` (the fallback for older kernels) needs `/proc`.
+fn chmod_no_follow(parent: BorrowedFd<'_>, name: &OsStr, mode: Mode) -> nix::Result<()> {
+    let c_name = CString::new(name.as_bytes()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: the descriptor is open and the name a NUL-terminated string
+    // that outlives the call.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_fchmodat2,
+            parent.as_raw_fd(),
+            c_name.as_ptr(),
+            mode.bits(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    match Errno::result(result) {
+        Ok(_) => Ok(()),
+        Err(Errno::ENOSYS) => fchmodat(parent, name, mode, FchmodatFlags::NoFollowSymlink),
+        Err(e) => Err(e),
+    }
 }
 
 /// Owner and time of a node that cannot be opened safely (symlink, device,

@@ -221,36 +221,73 @@ impl Layer {
     }
 }
 
-/// A temporary directory holding `root/` (what layers are unpacked into)
-/// and `canary/` beside it: no layer may change the canary.
+/// Runs `test` jailed, in a thread of its own: a private mount namespace
+/// (per thread, since `unshare` also unshares the thread's file system
+/// context) whose `/` is a fresh tmpfs. The tests try to escape the root;
+/// should a regression let them, they damage that tmpfs, never the machine
+/// running the tests. The tmpfs goes with the thread's namespace.
+pub fn in_jail(test: impl FnOnce(&Sandbox) + Send + 'static) {
+    use nix::mount::{MsFlags, mount};
+    use nix::sched::{CloneFlags, unshare};
+    let mount_point = tempfile::Builder::new()
+        .prefix("berth-layer-jail-")
+        .tempdir()
+        .unwrap();
+    let jail = mount_point.path().to_path_buf();
+    let outcome = std::thread::spawn(move || {
+        unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_FS).unwrap();
+        let none = None::<&str>;
+        mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).unwrap();
+        mount(
+            Some("tmpfs"),
+            &jail,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("mode=0755"),
+        )
+        .unwrap();
+        nix::unistd::chroot(&jail).unwrap();
+        std::env::set_current_dir("/").unwrap();
+        test(&Sandbox::new());
+    })
+    .join();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// The jail's layout: the root to unpack into, nested so that `..` tricks
+/// have somewhere to climb to, and around it files that no layer may
+/// change: a canary directory and a fake `/etc/passwd` and `/etc/shadow`.
 pub struct Sandbox {
-    pub dir: tempfile::TempDir,
     pub root: PathBuf,
     pub canary: PathBuf,
     before: BTreeMap<PathBuf, String>,
 }
 
 impl Sandbox {
-    pub fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-layer-")
-            .tempdir()
-            .unwrap();
-        let root = dir.path().join("root");
-        let canary = dir.path().join("canary");
-        fs::create_dir(&root).unwrap();
-        fs::create_dir(&canary).unwrap();
+    fn new() -> Self {
+        let root = PathBuf::from("/var/lib/berth/root");
+        let canary = PathBuf::from("/var/lib/berth/canary");
+        fs::create_dir_all(&root).unwrap();
+        fs::create_dir_all(canary.join("sub")).unwrap();
         fs::write(canary.join("keep"), b"canary").unwrap();
-        fs::create_dir(canary.join("sub")).unwrap();
         fs::write(canary.join("sub/x"), b"canary x").unwrap();
+        fs::create_dir("/etc").unwrap();
+        fs::write("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        fs::write("/etc/shadow", b"root:*:1::::::\n").unwrap();
         let mut sandbox = Self {
-            dir,
             root,
             canary,
             before: BTreeMap::new(),
         };
         sandbox.before = sandbox.outside_root();
         sandbox
+    }
+
+    /// The directory holding the root.
+    pub fn beside_root(&self) -> &Path {
+        self.root.parent().unwrap()
     }
 
     /// An absolute path of the canary, for symlinks that try to reach it.
@@ -270,11 +307,11 @@ impl Sandbox {
         self.root.join(relative)
     }
 
-    /// Every path outside `root/` in the sandbox, with type, mode, size,
+    /// Every path of the jail outside the root, with type, mode, owner,
     /// link count and content (or link target).
     fn outside_root(&self) -> BTreeMap<PathBuf, String> {
         let mut seen = BTreeMap::new();
-        let mut stack = vec![self.dir.path().to_path_buf()];
+        let mut stack = vec![PathBuf::from("/")];
         while let Some(dir) = stack.pop() {
             for entry in fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
