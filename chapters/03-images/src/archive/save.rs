@@ -57,6 +57,14 @@ pub fn save(store: &Store, items: &[SaveItem], out: impl Write) -> Result<(), Ar
     for item in items {
         let manifest = store.manifest(&item.image)?;
         let diff_ids = diff_ids(store, &item.image)?;
+        if diff_ids.len() != manifest.layers().len() {
+            return Err(ArchiveError::DiffIdMismatch {
+                image: item.image.id.to_string(),
+                index: diff_ids.len().min(manifest.layers().len()),
+                expected: format!("{} diff ids", diff_ids.len()),
+                actual: format!("{} layers", manifest.layers().len()),
+            });
+        }
         let mut docker_layers = Vec::new();
         for (layer, diff_id) in manifest.layers().iter().zip(&diff_ids) {
             tar.blob(store, layer.digest(), &mut written)?;
