@@ -14,15 +14,25 @@ pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
 const AUFS_META_PREFIX: &str = ".wh..wh.";
 
 /// Why an entry's path was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathRefusal {
     /// `..` climbs above the root.
-    #[error("its path climbs out of the root with '..'")]
     Escapes,
     /// `.wh.`, `.wh..` or `.wh...`: a whiteout of nothing, of its own directory
     /// or of its parent.
-    #[error("a whiteout must name an entry of its own directory, not '', '.' or '..'")]
     WhiteoutNamesParent,
+}
+
+impl PathRefusal {
+    /// Why, in the words of an error message.
+    pub fn reason(self) -> &'static str {
+        match self {
+            PathRefusal::Escapes => "its path climbs out of the root with '..'",
+            PathRefusal::WhiteoutNamesParent => {
+                "a whiteout must name an entry of its own directory, not '', '.' or '..'"
+            }
+        }
+    }
 }
 
 // ANCHOR: normalise_path

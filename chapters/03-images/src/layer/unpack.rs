@@ -126,7 +126,7 @@ impl Unpacker {
         }
         let raw_path = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw_path).into_owned();
-        let path = normalise(&raw_path).map_err(|why| refused(&shown, refusal(why)))?;
+        let path = normalise(&raw_path).map_err(|why| refused(&shown, why.reason()))?;
         let Some(name) = path.file_name().map(OsStr::to_os_string) else {
             return self.root_entry(entry, kind, &shown);
         };
@@ -134,7 +134,7 @@ impl Unpacker {
         if under_aufs_meta(&path) {
             return Ok(());
         }
-        match classify(&name).map_err(|why| refused(&shown, refusal(why)))? {
+        match classify(&name).map_err(|why| refused(&shown, why.reason()))? {
             Marker::Whiteout(target) => {
                 return whiteout::remove(
                     self.root(),
@@ -257,15 +257,6 @@ impl Unpacker {
             }
         }
         Ok(())
-    }
-}
-
-fn refusal(why: super::entry_path::PathRefusal) -> &'static str {
-    match why {
-        super::entry_path::PathRefusal::Escapes => "its path climbs out of the root with '..'",
-        super::entry_path::PathRefusal::WhiteoutNamesParent => {
-            "a whiteout must name an entry of its directory, not '', '.' or '..'"
-        }
     }
 }
 
