@@ -188,6 +188,9 @@ impl Store {
                 let existing = entries
                     .iter()
                     .position(|d| name_of(d).as_ref() == Some(&name));
+                if existing.is_some_and(|at| entries[at].digest() == manifest.digest()) {
+                    continue;
+                }
                 if let Some(at) = existing {
                     let old = entries.remove(at);
                     let old_id = self.facts(old.digest())?.id;
@@ -216,8 +219,11 @@ impl Store {
                 entries.retain(|d| d.digest() != manifest.digest() || name_of(d).is_some());
             }
         }
-        index.set_manifests(entries);
-        self.write_index(&index)?;
+        // Loading what is already there rewrites nothing.
+        if entries != *index.manifests() {
+            index.set_manifests(entries);
+            self.write_index(&index)?;
+        }
         Ok(replaced)
     }
     // ANCHOR_END: record_names
