@@ -38,3 +38,7 @@ pub mod cpu_quota;
 #[cfg_attr(not(feature = "solutions"), path = "../05-masked-paths/exercise.rs")]
 #[cfg_attr(feature = "solutions", path = "../05-masked-paths/solution.rs")]
 pub mod masked_paths;
+
+#[cfg_attr(not(feature = "solutions"), path = "../06-chain-id/exercise.rs")]
+#[cfg_attr(feature = "solutions", path = "../06-chain-id/solution.rs")]
+pub mod chain_id;
