@@ -1,7 +1,9 @@
 //! Chapter 01 end to end: the container's process — inherited file descriptors,
 //! environment, exit codes, signals, `--init` and `-t`.
 
+use std::io::Write;
 use std::os::unix::process::CommandExt;
+use std::process::Stdio;
 use std::time::Duration;
 
 use berth_tests::env::{eventually, finish, spawn};
@@ -74,6 +76,76 @@ fn env_flags_and_env_files_add_variables() {
         !vars.contains(&"C=from-file"),
         "-e wins over the file: {out:#?}"
     );
+    assert_nothing_left(&env);
+}
+
+#[test]
+fn a_user_without_a_passwd_entry_gets_home_slash_and_group_0() {
+    let Some(env) = TestEnv::new("a_user_without_a_passwd_entry_gets_home_slash_and_group_0")
+    else {
+        return;
+    };
+    let out = env.sh(&["-u", "4242"], "echo $HOME; id -u; id -g");
+    out.assert_success();
+    assert_eq!(out.lines(), ["/", "4242", "0"]);
+    assert_nothing_left(&env);
+}
+
+#[test]
+fn a_bare_env_name_takes_the_value_from_the_callers_environment() {
+    let Some(env) = TestEnv::new("a_bare_env_name_takes_the_value_from_the_callers_environment")
+    else {
+        return;
+    };
+    let mut command = env.container_command(
+        Binary::Ch01,
+        &["-e", "BERTH_E2E_FROM_HOST", "-e", "BERTH_E2E_SURELY_UNSET"],
+        &["env"],
+    );
+    command
+        .env("BERTH_E2E_FROM_HOST", "passed")
+        .env_remove("BERTH_E2E_SURELY_UNSET");
+    let out = finish(spawn(&mut command));
+    out.assert_success();
+    let vars = out.lines();
+    assert!(vars.contains(&"BERTH_E2E_FROM_HOST=passed"), "{out:#?}");
+    assert!(
+        !vars.iter().any(|v| v.starts_with("BERTH_E2E_SURELY_UNSET")),
+        "an unset name is left out, as docker does: {out:#?}"
+    );
+    assert_nothing_left(&env);
+}
+
+#[test]
+fn stdin_reaches_the_container_only_with_interactive() {
+    let Some(env) = TestEnv::new("stdin_reaches_the_container_only_with_interactive") else {
+        return;
+    };
+    for (options, expected) in [(&["-i"][..], "typed\n"), (&[], "")] {
+        let mut command = env.container_command(Binary::Ch01, options, &["cat"]);
+        command.stdin(Stdio::piped());
+        let mut child = spawn(&mut command);
+        let mut stdin = child.stdin.take().unwrap();
+        // Without -i ch01 never reads it: a failed write (closed pipe) is fine.
+        let _ = stdin.write_all(b"typed\n");
+        drop(stdin);
+        let out = finish(child);
+        out.assert_success();
+        assert_eq!(out.stdout, expected, "{options:?}");
+    }
+    assert_nothing_left(&env);
+}
+
+#[test]
+fn a_relative_working_directory_exits_125() {
+    let Some(env) = TestEnv::new("a_relative_working_directory_exits_125") else {
+        return;
+    };
+    let out = env.sh(&["-w", "relative/dir"], "pwd");
+    assert_eq!(out.code, 125, "{out:#?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
+    assert!(out.stderr.contains("absolute path"), "{out:#?}");
+    assert!(!env.rootfs().join("relative").exists());
     assert_nothing_left(&env);
 }
 
