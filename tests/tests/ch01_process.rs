@@ -361,3 +361,23 @@ fn bad_input_leaves_nothing_behind() {
     }
     assert_nothing_left(&env);
 }
+
+#[test]
+fn not_root_exits_125_with_one_line_and_leaves_nothing() {
+    let Some(env) = TestEnv::new("not_root_exits_125_with_one_line_and_leaves_nothing") else {
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    // Let the unprivileged user reach the clone, not stop at a private directory.
+    for dir in [env.state.path(), env.run.path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    const NOBODY: u32 = 65534;
+    let mut command = env.container_command(Binary::Ch01, &[], &["true"]);
+    // std drops the supplementary groups when root changes the uid.
+    command.uid(NOBODY).gid(NOBODY);
+    let out = finish(spawn(&mut command));
+    assert_eq!(out.code, 125, "{out:#?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:#?}");
+    assert_nothing_left(&env);
+}
