@@ -42,3 +42,7 @@ pub mod masked_paths;
 #[cfg_attr(not(feature = "solutions"), path = "../06-chain-id/exercise.rs")]
 #[cfg_attr(feature = "solutions", path = "../06-chain-id/solution.rs")]
 pub mod chain_id;
+
+#[cfg_attr(not(feature = "solutions"), path = "../07-reference/exercise.rs")]
+#[cfg_attr(feature = "solutions", path = "../07-reference/solution.rs")]
+pub mod reference;
