@@ -96,7 +96,7 @@ pub fn edit(engine: &Engine, plan: &ContainerPlan, spec: &mut Spec) -> Result<()
     let process = ProcessBuilder::default()
         .terminal(args.tty)
         .args(process_args)
-        .env(environment(args, &hostname, &exec_user.home)?)
+        .env(environment(args, &hostname, &exec_user.home, &[])?)
         .cwd(args.workdir.clone().unwrap_or_else(|| "/".into()))
         .user(
             UserBuilder::default()
@@ -289,15 +289,23 @@ pub fn resolv_conf(host: &str) -> String {
 
 // ANCHOR: environment
 /// The process environment, in docker's order: PATH, HOSTNAME, TERM (with `-t`),
-/// `--env-file` then `-e` (a later value replaces an earlier one in place), HOME
-/// last unless given.
-pub fn environment(args: &RunArgs, hostname: &str, home: &str) -> Result<Vec<String>> {
+/// the image's `Env` (chapter 03), `--env-file` then `-e` (a later value replaces
+/// an earlier one in place), HOME last unless given.
+pub fn environment(
+    args: &RunArgs,
+    hostname: &str,
+    home: &str,
+    image_env: &[String],
+) -> Result<Vec<String>> {
     let mut env = vec![
         format!("PATH={DEFAULT_PATH}"),
         format!("HOSTNAME={hostname}"),
     ];
     if args.tty {
         env.push("TERM=xterm".into());
+    }
+    for item in image_env {
+        set_env(&mut env, item)?;
     }
     for file in &args.env_file {
         let text = fs::read_to_string(file).map_err(|e| {
@@ -463,7 +471,7 @@ mod tests {
         let mut a = args();
         a.tty = true;
         a.env = vec!["A=1".into(), "A=2".into(), "PATH=/x".into(), "B=".into()];
-        let env = environment(&a, "box", "/root").unwrap();
+        let env = environment(&a, "box", "/root", &[]).unwrap();
         assert_eq!(
             env,
             [
@@ -481,7 +489,7 @@ mod tests {
     fn bare_env_takes_the_hosts_value_or_nothing() {
         let mut a = args();
         a.env = vec!["BERTH_SURELY_UNSET_VAR".into(), "HOME".into()];
-        let env = environment(&a, "h", "/").unwrap();
+        let env = environment(&a, "h", "/", &[]).unwrap();
         assert!(!env.iter().any(|e| e.starts_with("BERTH_SURELY_UNSET_VAR")));
         assert!(env.iter().any(|e| e.starts_with("HOME=")));
     }
@@ -491,7 +499,7 @@ mod tests {
         let mut a = args();
         a.env = vec!["A B=1".into()];
         assert!(
-            environment(&a, "h", "/")
+            environment(&a, "h", "/", &[])
                 .unwrap_err()
                 .to_string()
                 .contains("whitespaces")
@@ -506,10 +514,10 @@ mod tests {
         let mut a = args();
         a.env_file = vec![f.display().to_string()];
         a.env = vec!["Y=flag".into()];
-        let env = environment(&a, "h", "/").unwrap();
+        let env = environment(&a, "h", "/", &[]).unwrap();
         assert!(env.contains(&"X=file".to_string()) && env.contains(&"Y=flag".to_string()));
         a.env_file = vec!["/nonexistent/env".into()];
-        assert!(environment(&a, "h", "/").is_err());
+        assert!(environment(&a, "h", "/", &[]).is_err());
     }
 
     #[test]

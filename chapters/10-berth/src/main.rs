@@ -1,7 +1,11 @@
-//! `berth`: every chapter registered. Chapters 03–10 join this list as they land.
+//! `berth`: every chapter registered. Chapters 04–10 join this list as they land.
 fn main() {
     berth_engine::main(
         "berth",
-        &[&berth_isolation::ISOLATION, &berth_resources::RESOURCES],
+        &[
+            &berth_isolation::ISOLATION,
+            &berth_resources::RESOURCES,
+            &berth_images::IMAGES,
+        ],
     );
 }

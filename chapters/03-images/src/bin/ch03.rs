@@ -2,6 +2,10 @@
 fn main() {
     berth_engine::main(
         "ch03",
-        &[&berth_isolation::ISOLATION, &berth_resources::RESOURCES, &berth_images::IMAGES],
+        &[
+            &berth_isolation::ISOLATION,
+            &berth_resources::RESOURCES,
+            &berth_images::IMAGES,
+        ],
     );
 }

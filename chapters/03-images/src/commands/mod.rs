@@ -1,0 +1,6 @@
+//! The image commands of chapter 03, one per file.
+
+pub mod import;
+pub mod load;
+pub mod run;
+pub mod save;
