@@ -46,3 +46,7 @@ pub mod chain_id;
 #[cfg_attr(not(feature = "solutions"), path = "../07-reference/exercise.rs")]
 #[cfg_attr(feature = "solutions", path = "../07-reference/solution.rs")]
 pub mod reference;
+
+#[cfg_attr(not(feature = "solutions"), path = "../08-whiteouts/exercise.rs")]
+#[cfg_attr(feature = "solutions", path = "../08-whiteouts/solution.rs")]
+pub mod whiteouts;
