@@ -379,7 +379,7 @@ pub struct RunArgs {
     pub platform: Option<String>,
 
     /// The image (or, with --rootfs, the command) followed by the command and its arguments
-    #[arg(value_name = "IMAGE|CMD", trailing_var_arg = true, allow_hyphen_values = true, required = true, num_args = 1..)]
+    #[arg(value_name = "IMAGE|CMD", trailing_var_arg = true, required = true, num_args = 1..)]
     pub args: Vec<String>,
 }
 
@@ -558,7 +558,7 @@ pub struct ExecArgs {
     #[arg(long)]
     pub detach_keys: Option<String>,
     /// The container, then the command and its arguments
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, num_args = 2..)]
+    #[arg(trailing_var_arg = true, required = true, num_args = 2..)]
     pub args: Vec<String>,
 }
 
@@ -1332,6 +1332,23 @@ mod tests {
         };
         assert!(args.interactive && args.tty && args.rm);
         assert_eq!(args.args, ["busybox", "ls", "-l"]);
+    }
+
+    #[test]
+    fn an_unknown_run_flag_is_an_error_not_the_command() {
+        let e =
+            Cli::try_parse_from(["berth", "run", "--rootfs", "/r", "--bogus", "true"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
+        let cli = Cli::try_parse_from(["berth", "run", "img", "sh", "-c", "echo --bogus"]).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.args, ["img", "sh", "-c", "echo --bogus"]);
+        let cli = Cli::try_parse_from(["berth", "exec", "box", "ls", "-l"]).unwrap();
+        let Command::Exec(args) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(args.args, ["box", "ls", "-l"]);
     }
 
     #[test]

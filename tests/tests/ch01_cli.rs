@@ -49,7 +49,6 @@ fn an_unknown_flag_exits_125() {
 }
 
 #[test]
-#[ignore = "bug: an unknown flag before the command is taken as the command (127) or as IMAGE"]
 fn an_unknown_run_flag_before_the_command_exits_125_naming_it() {
     let Some(env) = TestEnv::new("an_unknown_run_flag_before_the_command_exits_125_naming_it")
     else {

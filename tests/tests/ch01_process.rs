@@ -263,7 +263,6 @@ fn a_signal_sent_to_ch01_is_forwarded_to_the_container() {
 }
 
 #[test]
-#[ignore = "bug: a SIGKILLed ch01 leaves the container's process running (no PR_SET_PDEATHSIG on the init)"]
 fn the_container_dies_with_a_killed_ch01() {
     let Some(env) = TestEnv::new("the_container_dies_with_a_killed_ch01") else {
         return;
@@ -324,7 +323,6 @@ fn a_terminal_gives_a_pty_a_console_term_and_the_window_size() {
 }
 
 #[test]
-#[ignore = "bug: the window size is copied to the pty after the command starts, so it may see 0x0"]
 fn the_window_size_is_set_before_the_command_starts() {
     let Some(env) = TestEnv::new("the_window_size_is_set_before_the_command_starts") else {
         return;

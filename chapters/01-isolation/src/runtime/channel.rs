@@ -6,7 +6,7 @@
 //! when execve succeeded: a successful exec needs no message at all.
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
     AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
@@ -67,6 +67,18 @@ pub fn pair() -> nix::Result<(Channel, Channel)> {
 }
 
 impl Channel {
+    /// Whether the other end is gone (its process exited): the socket reports a hang-up.
+    pub fn peer_gone(&self) -> bool {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| {
+            n > 0
+                && fds[0]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLHUP))
+        })
+    }
+
     /// Sends a message, with a file descriptor attached if given. `MSG_NOSIGNAL`:
     /// a runtime that went away must not kill the init with SIGPIPE.
     pub fn send(&self, message: &Message, fd: Option<BorrowedFd<'_>>) -> nix::Result<()> {

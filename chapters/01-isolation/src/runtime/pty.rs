@@ -45,6 +45,26 @@ impl Drop for RawMode {
 
 /// Copies the window size of the user's terminal (stdin or stdout) to the pty;
 /// the kernel then sends SIGWINCH to the container's foreground process group.
+/// The size of the user's terminal (stdin's, else stdout's), as the spec's
+/// `process.consoleSize`, so the container's pty has it before its first line.
+pub fn host_console_size() -> Option<berth_engine::oci_spec::runtime::Box> {
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    [libc::STDIN_FILENO, libc::STDOUT_FILENO]
+        .into_iter()
+        .find_map(|fd| {
+            // SAFETY: TIOCGWINSZ writes into the winsize we own.
+            let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0;
+            (ok && ws.ws_row > 0).then(|| {
+                berth_engine::oci_spec::runtime::BoxBuilder::default()
+                    .height(u64::from(ws.ws_row))
+                    .width(u64::from(ws.ws_col))
+                    .build()
+                    .expect("both fields are set")
+            })
+        })
+}
+
+/// Copies the user's terminal size onto the pty (after a SIGWINCH).
 pub fn copy_window_size(master: BorrowedFd<'_>) {
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     for fd in [libc::STDIN_FILENO, libc::STDOUT_FILENO] {

@@ -23,7 +23,13 @@ pub fn run(
     id: &str,
     pid_file: Option<&Path>,
 ) -> berth_engine::Result<i32> {
-    let bundle = Bundle::load(bundle_dir)?;
+    let mut bundle = Bundle::load(bundle_dir)?;
+    if let Some(process) = bundle.spec.process_mut().as_mut()
+        && process.terminal() == Some(true)
+        && process.console_size().is_none()
+    {
+        process.set_console_size(pty::host_console_size());
+    }
     let security = ProcessSecurity::from_spec(bundle.process(), bundle.spec.linux().as_ref())?;
     let state = StateDir::create(engine, id)?;
     let (signal_fd, old_mask) = match signals::intercept() {
@@ -80,9 +86,6 @@ fn run_in(
         created: now(),
         pid_start_time: start_time(launched.pid.as_raw()).unwrap_or(0),
     })?;
-    if let Some(master) = &launched.console {
-        pty::copy_window_size(std::os::fd::AsFd::as_fd(master));
-    }
     let status = supervise::wait_for(launched.pid, signal_fd, launched.console.as_ref())?;
     let code = signals::exit_code(status).ok_or_else(|| RuntimeError::InitDied {
         status: format!("{status:?}"),

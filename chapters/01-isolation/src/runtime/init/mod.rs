@@ -175,8 +175,9 @@ fn become_the_command(ctx: &mut InitContext) -> Result<Infallible, InitFailure> 
     process::enter_cwd(process)?;
     let program = process::find_program(process)?;
     process::close_inherited_fds()?;
-    if let Some(fifo) = ctx.exec_fifo.take() {
-        announce_ready_and_wait(ctx, fifo)?;
+    match ctx.exec_fifo.take() {
+        Some(fifo) => announce_ready_and_wait(ctx, fifo)?,
+        None => die_with_the_runtime(ctx)?,
     }
     // Last, because the filter may forbid what the steps above needed.
     ctx.security
@@ -243,3 +244,20 @@ fn announce_ready_and_wait(ctx: &mut InitContext, fifo: OwnedFd) -> Result<(), I
     std::io::Write::write_all(&mut writer, b"0").step(|| "writing the exec fifo".into())?;
     Ok(())
 }
+
+// ANCHOR: die_with_the_runtime
+/// `run`: the runtime that waits for us is our only link to the user. If it is
+/// killed (SIGKILL cannot be forwarded), the container must end too, or it would
+/// run on with nobody to stop it. The kernel sends us SIGKILL when our parent
+/// dies; set after the user switch, which would clear it, and checked once by
+/// hand in case the runtime died before it was set.
+fn die_with_the_runtime(ctx: &InitContext) -> Result<(), InitFailure> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .step(|| "asking to die with the runtime".into())?;
+    if ctx.channel.as_ref().is_some_and(Channel::peer_gone) {
+        // SAFETY: _exit ends this process at once; nothing of it needs cleaning.
+        unsafe { libc::_exit(137) };
+    }
+    Ok(())
+}
+// ANCHOR_END: die_with_the_runtime
