@@ -39,6 +39,7 @@ pub fn run_container(
     image: Option<String>,
     process_args: Vec<String>,
 ) -> Result<i32> {
+    runtime::require_root()?;
     let bundle = engine.paths.run_dir("bundles")?.join(id);
     ensure_private_dir(&bundle)?;
     let plan = ContainerPlan {

@@ -42,6 +42,7 @@ pub use run::run;
 
 /// Runs one `runtime` subcommand.
 pub fn command(engine: &Engine, cmd: &RuntimeCommand) -> Result<i32> {
+    require_root()?;
     match cmd {
         RuntimeCommand::Create {
             bundle,
@@ -70,4 +71,16 @@ pub fn command(engine: &Engine, cmd: &RuntimeCommand) -> Result<i32> {
             pid_file.as_deref().map(Path::new),
         ),
     }
+}
+
+/// Making namespaces, mounting and changing capabilities need root: say so
+/// before anything is made, rather than fail half-way with EPERM.
+pub fn require_root() -> Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    Err(
+        berth_engine::Error::usage("containers need root privileges (namespaces, mounts, cgroups)")
+            .hint("run this command as root, e.g. with sudo"),
+    )
 }
