@@ -61,6 +61,7 @@ pub fn chapter_name(n: u8) -> &'static str {
 pub fn command_chapter(path: &[&str]) -> u8 {
     match path {
         ["runtime", ..] | ["run"] | ["container"] => 1,
+        ["supervise"] => 4,
         ["image"] => 3,
         ["container" | "image", leaf] => match *leaf {
             "ls" | "list" | "ps" if path[0] == "container" => 4,
@@ -212,6 +213,9 @@ pub enum Command {
     /// The OCI runtime, shaped like runc (used by the engine itself)
     #[command(subcommand, hide = true)]
     Runtime(RuntimeCommand),
+    /// Watch one container for its whole life (started by the engine itself)
+    #[command(hide = true)]
+    Supervise(SuperviseArgs),
 }
 
 /// Flags of `run` and `create`, grouped by the chapter that teaches them.
@@ -1231,6 +1235,17 @@ pub struct EventsArgs {
     /// Format the output using the given Go template
     #[arg(long)]
     pub format: Option<String>,
+}
+
+/// Arguments of the hidden `supervise` command.
+#[derive(Debug, Clone, Args)]
+pub struct SuperviseArgs {
+    /// A descriptor inherited from the starting command, on which the supervisor
+    /// reports that the container started (or why it did not), then closes
+    #[arg(long)]
+    pub ready_fd: Option<i32>,
+    /// Container id
+    pub id: String,
 }
 
 /// The runtime's commands, shaped like runc's.
