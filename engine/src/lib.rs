@@ -18,6 +18,7 @@
 pub mod chapter;
 pub mod cli;
 pub mod error;
+pub mod format;
 pub mod gate;
 pub mod output;
 pub mod state;

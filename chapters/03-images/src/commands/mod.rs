@@ -4,3 +4,6 @@ pub mod import;
 pub mod load;
 pub mod run;
 pub mod save;
+pub mod images;
+pub mod rmi;
+pub mod tag;
