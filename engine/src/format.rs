@@ -14,6 +14,7 @@
 use std::io::Write;
 
 use gotmpl::{Template, TemplateError, Value};
+use serde::Serialize;
 use serde_json::Value as Json;
 use thiserror::Error;
 
@@ -147,11 +148,13 @@ pub fn go_json(value: &Json) -> String {
 
 /// Serialises `value` as `docker inspect` prints it: indented by four spaces,
 /// escaped as [`go_json`].
-pub fn go_json_pretty(value: &Json) -> String {
+pub fn go_json_pretty(value: &impl Serialize) -> String {
     let mut bytes = Vec::new();
     let indent = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, indent);
-    serde::Serialize::serialize(value, &mut serializer).expect("a JSON value serialises");
+    value
+        .serialize(&mut serializer)
+        .expect("berth's inspect types serialise");
     go_escape(&String::from_utf8(bytes).expect("serde_json writes UTF-8"))
 }
 

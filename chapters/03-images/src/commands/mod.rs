@@ -7,3 +7,6 @@ pub mod save;
 pub mod images;
 pub mod rmi;
 pub mod tag;
+pub mod history;
+pub mod inspect;
+pub mod prune;

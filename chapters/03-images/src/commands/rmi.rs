@@ -102,7 +102,10 @@ fn remove_one(
             untag_all(store, &image, lines)?;
         }
     }
-    delete(store, &image, lines).map(|_| ())
+    for id in delete(store, &image)?.ids {
+        lines.push(format!("Deleted: {id}"));
+    }
+    Ok(())
 }
 // ANCHOR_END: rmi_command
 
@@ -128,24 +131,37 @@ fn untag_all(store: &Store, image: &ImageRecord, lines: &mut Vec<String>) -> Res
 }
 
 // ANCHOR: rmi_delete
-/// Forgets the image, collects the blobs nothing needs any more, and prints
+/// What deleting one image removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// The image id, then the chain id of each layer that went, top first.
+    pub ids: Vec<String>,
+    /// Bytes of blobs freed.
+    pub bytes: u64,
+}
+
+/// Forgets the image and collects the blobs nothing needs any more. Reports
 /// the image id and then, top layer first, the chain id of each layer that
 /// went, as docker does.
-pub fn delete(store: &Store, image: &ImageRecord, lines: &mut Vec<String>) -> Result<u64> {
+pub fn delete(store: &Store, image: &ImageRecord) -> Result<Deleted> {
     let manifest = store.manifest(image)?;
     let config = store.config(image)?;
     store.remove_image(&image.id)?;
-    lines.push(format!("Deleted: {}", image.id));
+    let mut deleted = Deleted {
+        ids: vec![image.id.to_string()],
+        bytes: 0,
+    };
     let collected = store.garbage_collect()?;
+    deleted.bytes = collected.bytes;
     let gone: HashSet<&str> = collected.blobs.iter().map(String::as_str).collect();
     let chain = chain_ids(&config);
-    let mut printed = HashSet::new();
     for (layer, chain_id) in manifest.layers().iter().zip(&chain).rev() {
-        if gone.contains(layer.digest().as_ref()) && printed.insert(chain_id.clone()) {
-            lines.push(format!("Deleted: {chain_id}"));
+        let chain_id = chain_id.to_string();
+        if gone.contains(layer.digest().as_ref()) && !deleted.ids.contains(&chain_id) {
+            deleted.ids.push(chain_id);
         }
     }
-    Ok(collected.bytes)
+    Ok(deleted)
 }
 // ANCHOR_END: rmi_delete
 
