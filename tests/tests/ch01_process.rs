@@ -206,6 +206,32 @@ fn container_init(ch01: u32) -> Option<i32> {
 
 /// Starts `ch01 run … sh -c 'touch /tmp/ready; exec sleep 30'` and returns it with
 /// the host pid of the container's init once the command runs.
+#[test]
+fn the_next_run_cleans_up_after_a_killed_run() {
+    let Some(env) = TestEnv::new("the_next_run_cleans_up_after_a_killed_run") else {
+        return;
+    };
+    let script = "touch /tmp/ready; exec sleep 30";
+    let mut command =
+        env.container_command(Binary::Ch02, &["--memory", "32m"], &["sh", "-c", script]);
+    let mut child = spawn(&mut command);
+    let ready = env.rootfs().join("tmp/ready");
+    assert!(
+        eventually(Duration::from_secs(10), || ready.exists()),
+        "the command started"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The killed run left its bundle, runtime state and cgroup behind ...
+    assert!(
+        env.cgroup_parent_dirs().iter().any(|dir| std::fs::read_dir(dir).is_ok_and(|d| d.flatten().any(|e| e.path().is_dir()))),
+        "a killed run leaves its cgroup until the next run"
+    );
+    // ... and the next run, whatever it runs, repairs it.
+    env.container(Binary::Ch02, &[], &["true"]).assert_success();
+    assert_nothing_left(&env);
+}
+
 fn running_sleeper(env: &TestEnv) -> (std::process::Child, i32) {
     let script = "touch /tmp/ready; exec sleep 30";
     let mut command = env.container_command(Binary::Ch01, &[], &["sh", "-c", script]);

@@ -6,12 +6,12 @@
 //! 04 puts a supervisor between the CLI and the runtime.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use berth_engine::cli::RunArgs;
+use berth_engine::cli::{RunArgs, RuntimeCommand};
 use berth_engine::error::Context;
 use berth_engine::gate::taught_in;
-use berth_engine::state::{atomic_write, ensure_private_dir, new_id};
+use berth_engine::state::{atomic_write, ensure_private_dir, lock, new_id};
 use berth_engine::{ContainerPlan, Engine, Error, Result};
 
 use crate::runtime;
@@ -40,7 +40,12 @@ pub fn run_container(
     process_args: Vec<String>,
 ) -> Result<i32> {
     runtime::require_root()?;
-    let bundle = engine.paths.run_dir("bundles")?.join(id);
+    let bundles = engine.paths.run_dir("bundles")?;
+    sweep_abandoned(engine, &bundles);
+    // Held for the whole run: a bundle whose lock is free belongs to a run that
+    // was killed, and the next run cleans it up.
+    let in_use = lock(&bundles.join(format!("{id}.lock")))?;
+    let bundle = bundles.join(id);
     ensure_private_dir(&bundle)?;
     let plan = ContainerPlan {
         id: id.to_string(),
@@ -58,8 +63,53 @@ pub fn run_container(
     });
     // The bundle is this run's alone: it goes whether the container ran or not.
     let _ = fs::remove_dir_all(&bundle);
+    let _ = fs::remove_file(bundles.join(format!("{id}.lock")));
+    drop(in_use);
     result
 }
+
+// ANCHOR: sweep_abandoned
+/// Cleans up after runs that were killed (`kill -9` of `ch01`): their container
+/// died with them (the init asked for SIGKILL when its parent dies), but their
+/// bundle, runtime state and cgroup are still there. A run's lock file is free
+/// only when the run is gone.
+fn sweep_abandoned(engine: &Engine, bundles: &Path) {
+    let Ok(entries) = fs::read_dir(bundles) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".lock"))
+        else {
+            continue;
+        };
+        let Ok(file) = fs::File::open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_err() {
+            continue;
+        }
+        let delete = RuntimeCommand::Delete {
+            force: true,
+            id: id.to_string(),
+        };
+        let _ = runtime::command(engine, &delete);
+        // The cgroup is named in the bundle's spec.
+        let spec = fs::read(bundles.join(id).join("config.json")).ok();
+        if let (Some(cgroups), Some(spec)) = (
+            engine.cgroups(),
+            spec.and_then(|s| serde_json::from_slice(&s).ok()),
+        ) {
+            let _ = cgroups.remove(&spec);
+        }
+        let _ = fs::remove_dir_all(bundles.join(id));
+        let _ = fs::remove_file(&path);
+    }
+}
+// ANCHOR_END: sweep_abandoned
 // ANCHOR_END: run
 
 /// Builds the spec with every registered chapter's edit and writes `config.json`.
