@@ -33,6 +33,10 @@ use clap::error::ErrorKind;
 /// Runs the binary `program` with `chapters` registered and exits with the
 /// command's exit code.
 pub fn main(program: &'static str, chapters: &[&'static dyn Chapter]) -> ! {
+    // Rust ignores SIGPIPE; a command-line tool should die quietly when the reader
+    // of its output goes away (`berth images | head -1`), as docker does.
+    // SAFETY: setting a signal's disposition to its default before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let code = run(program, chapters, std::env::args_os());
     std::process::exit(code)
 }

@@ -4,20 +4,14 @@
 use std::io::{BufRead, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Prints rows under headers as docker does: columns padded by 3 spaces.
+/// Prints rows under headers as docker does (see [`align`]).
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
-    let mut tw = tabwriter::TabWriter::new(Vec::new())
-        .minwidth(10)
-        .padding(3);
-    writeln!(tw, "{}", headers.join("\t"))?;
+    let mut text = headers.join("\t") + "\n";
     for row in rows {
-        writeln!(tw, "{}", row.join("\t"))?;
+        text.push_str(&row.join("\t"));
+        text.push('\n');
     }
-    tw.flush()?;
-    let bytes = tw
-        .into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    std::io::stdout().write_all(&bytes)
+    std::io::stdout().write_all(&align(&text)?)
 }
 
 /// A byte count as docker prints sizes: decimal units, three significant digits

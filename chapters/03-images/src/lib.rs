@@ -57,6 +57,17 @@ impl Chapter for Images {
             Command::Import(args) | Command::Image(ImageCommand::Import(args)) => {
                 import::import(engine, args)
             }
+            Command::Images(args) | Command::Image(ImageCommand::Ls(args)) => {
+                images::images(engine, args)
+            }
+            Command::Tag(args) | Command::Image(ImageCommand::Tag(args)) => tag::tag(engine, args),
+            Command::Rmi(args) | Command::Image(ImageCommand::Rm(args)) => rmi::rmi(engine, args),
+            Command::History(args) | Command::Image(ImageCommand::History(args)) => {
+                history::history(engine, args)
+            }
+            Command::Inspect(args) => inspect::inspect(engine, args),
+            Command::Image(ImageCommand::Inspect(args)) => inspect::image_inspect(engine, args),
+            Command::Image(ImageCommand::Prune(args)) => prune::prune(engine, args),
             _ => return None,
         })
     }
