@@ -10,6 +10,7 @@ pub mod binaries;
 pub mod env;
 pub mod kernel;
 pub mod leftovers;
+pub mod oracle;
 pub mod privilege;
 pub mod pty;
 pub mod rootfs;
