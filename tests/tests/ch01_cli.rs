@@ -90,3 +90,25 @@ fn help_exits_0_and_marks_what_is_not_taught_yet() {
     );
     assert_nothing_left(&env);
 }
+
+#[test]
+fn a_user_without_root_gets_one_line_and_nothing_is_made() {
+    let Some(env) = TestEnv::new("a_user_without_root_gets_one_line_and_nothing_is_made") else {
+        return;
+    };
+    use std::os::unix::process::CommandExt;
+    let mut command = env.container_command(Binary::Ch01, &[], &["true"]);
+    command.uid(65534).gid(65534);
+    let out = berth_tests::env::finish(berth_tests::env::spawn(&mut command));
+    assert_eq!(out.code, 125, "{out:#?}");
+    assert_eq!(
+        out.stderr,
+        "ch01: containers need root privileges (namespaces, mounts, cgroups); run this command as root, e.g. with sudo\n"
+    );
+    assert_eq!(
+        std::fs::read_dir(env.own_dirs()[2]).unwrap().count(),
+        0,
+        "nothing was made under BERTH_RUN"
+    );
+    assert_nothing_left(&env);
+}

@@ -24,6 +24,7 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
         return Err(taught_in("run IMAGE", 3)
             .hint("in this chapter, pass --rootfs DIR followed by the command"));
     };
+    runtime::require_root()?;
     let rootfs = root_filesystem(rootfs)?;
     run_container(engine, args, &new_id(), rootfs, None, args.args.clone())
 }
