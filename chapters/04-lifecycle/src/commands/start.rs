@@ -1,0 +1,75 @@
+//! `start [-a] [-i] CONTAINER…`: a supervisor for each container.
+
+use berth_engine::cli::StartArgs;
+use berth_engine::{Engine, Error, Result};
+
+use super::{World, for_each, wait_for_supervisor};
+use crate::record::ContainerRecord;
+use crate::state::{Action, Answer, decide};
+use crate::supervisor::{attach, launch};
+
+/// `start`: prints each name given; with `-a`, attaches to the (one) container
+/// and exits with its code.
+pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
+    if args.attach || args.interactive {
+        if args.containers.len() > 1 {
+            return Err(Error::failed(
+                "you cannot start and attach multiple containers at once",
+            ));
+        }
+        let world = World::open(engine)?;
+        let record = world.find(&args.containers[0])?;
+        return start_attached(&world, &record, args.interactive);
+    }
+    for_each(engine, &args.containers, |world, given| {
+        let record = world.find(given)?;
+        start_detached(world, &record)
+    })
+}
+
+/// Whether a start is needed; refuses as docker does.
+fn needs_start(record: &ContainerRecord) -> Result<bool> {
+    match decide(Action::Start, record.state.status) {
+        Answer::Proceed => Ok(true),
+        Answer::AlreadyDone => Ok(false),
+        Answer::Refuse(why) => Err(Error::failed(
+            why.message(&record.name, record.state.status),
+        )),
+    }
+}
+
+/// Starts the container in the background.
+pub fn start_detached(world: &World, record: &ContainerRecord) -> Result<()> {
+    if !needs_start(record)? {
+        return Ok(());
+    }
+    // A supervisor that just recorded the exit may still be leaving.
+    wait_for_supervisor(record);
+    launch::spawn(world.engine, &record.id)?.start()
+}
+
+// ANCHOR: start_attached
+/// Starts the container with this command attached from its first byte:
+/// create, attach, then start. Returns the container's exit code.
+pub fn start_attached(world: &World, record: &ContainerRecord, stdin: bool) -> Result<i32> {
+    if !needs_start(record)? {
+        let attached = attach::connect(world.engine, &record.id, stdin, record.config.tty)?;
+        return finish(world, record, attached);
+    }
+    wait_for_supervisor(record);
+    let handshake = launch::spawn(world.engine, &record.id)?;
+    let attached = attach::connect(world.engine, &record.id, stdin, record.config.tty)?;
+    handshake.start()?;
+    finish(world, record, attached)
+}
+// ANCHOR_END: start_attached
+
+fn finish(world: &World, record: &ContainerRecord, attached: attach::Attached) -> Result<i32> {
+    match attached.pump(world.engine, &record.id)? {
+        Some(code) => Ok(code),
+        None => Ok(world
+            .containers
+            .load(&record.id)
+            .map_or(0, |r| r.state.exit_code)),
+    }
+}

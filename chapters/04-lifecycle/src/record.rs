@@ -1,0 +1,512 @@
+//! A container's record: `BERTH_ROOT/containers/<id>/` holds the OCI bundle
+//! (`config.json`, `rootfs/`), berth's record (`container.json`), the json-file
+//! log and a lock. Every change is a read-modify-write under the lock, written
+//! atomically, so 20 commands at once leave 20 consistent records.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use berth_engine::state::{Lock, atomic_write, lock};
+use berth_engine::{Engine, Error};
+use berth_isolation::runtime::record::{is_alive, start_time};
+use serde::{Deserialize, Serialize};
+
+use crate::restart::RestartPolicy;
+use crate::state::Status;
+
+/// What can go wrong with records.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// A file of the record could not be read or written.
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        source: io::Error,
+    },
+    /// `container.json` does not parse.
+    #[error("the record {} is damaged: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The container is gone (removed meanwhile, or never existed).
+    #[error("No such container: {id}")]
+    Missing {
+        /// The id asked for.
+        id: String,
+    },
+}
+
+impl From<RecordError> for Error {
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::Missing { .. } => Error::failed(format!("Error: {e}")),
+            RecordError::Corrupt { .. } => {
+                Error::failed(e.to_string()).hint("remove it with rm -f")
+            }
+            RecordError::Io { .. } => Error::failed(e.to_string()),
+        }
+    }
+}
+
+/// How the container was configured at create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct Config {
+    /// `-t`.
+    pub tty: bool,
+    /// `-i`.
+    pub open_stdin: bool,
+    /// `--label`.
+    pub labels: BTreeMap<String, String>,
+    /// `--stop-signal`, else the image's StopSignal, else SIGTERM.
+    pub stop_signal: String,
+    /// `--stop-timeout` in seconds (None: 10).
+    pub stop_timeout: Option<i64>,
+}
+
+// ANCHOR: container_state
+/// Where the container is in its life, and the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct State {
+    /// The status as last recorded; see [`ContainerRecord::reconcile`].
+    pub status: Status,
+    /// The init's pid on the host (0 when none).
+    pub pid: i32,
+    /// Field 22 of `/proc/PID/stat` of `pid`: a reused pid has another one.
+    pub pid_start_time: u64,
+    /// The supervisor's pid (0 when none).
+    pub supervisor_pid: i32,
+    /// The supervisor's start time, for the same reason.
+    pub supervisor_start_time: u64,
+    /// RFC 3339 time of the last start (empty: never).
+    pub started_at: String,
+    /// RFC 3339 time of the last exit (empty: never).
+    pub finished_at: String,
+    /// The last exit code (128+N for signal N).
+    pub exit_code: i32,
+    /// Whether the kernel's OOM killer ended the last run.
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    /// Starts made by the restart policy.
+    pub restart_count: u32,
+    /// Why the last start failed (empty: it did not).
+    pub error: String,
+    /// A user stopped or killed it: the restart policy does not apply.
+    pub stopped_by_user: bool,
+}
+// ANCHOR_END: container_state
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            status: Status::Created,
+            pid: 0,
+            pid_start_time: 0,
+            supervisor_pid: 0,
+            supervisor_start_time: 0,
+            started_at: String::new(),
+            finished_at: String::new(),
+            exit_code: 0,
+            oom_killed: false,
+            restart_count: 0,
+            error: String::new(),
+            stopped_by_user: false,
+        }
+    }
+}
+
+/// berth's record of one container (`container.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerRecord {
+    /// The 64-hex id.
+    pub id: String,
+    /// The name, without docker's leading `/`.
+    pub name: String,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// The image as the user named it (or the `--rootfs` directory).
+    pub image: String,
+    /// The image's id (`sha256:…`), when made from an image.
+    pub image_id: Option<String>,
+    /// A root filesystem the user owns (`--rootfs`): never removed with the container.
+    pub external_rootfs: Option<PathBuf>,
+    /// The program.
+    pub path: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The configuration.
+    pub config: Config,
+    /// `--restart`.
+    pub restart_policy: RestartPolicy,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// The state.
+    pub state: State,
+}
+
+impl ContainerRecord {
+    /// The command as one string, as `ps` shows it.
+    pub fn command_line(&self) -> String {
+        std::iter::once(self.path.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The creation time.
+    pub fn created_time(&self) -> SystemTime {
+        parse_time(&self.created).unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
+    // ANCHOR: reconcile
+    /// Whether the record claims a life that is not there: an active status
+    /// whose supervisor is gone (killed, or the host rebooted and every pid is
+    /// gone or reused by another process).
+    pub fn is_stale(&self) -> bool {
+        self.state.status.is_active()
+            && !is_alive(self.state.supervisor_pid, self.state.supervisor_start_time)
+    }
+    // ANCHOR_END: reconcile
+
+    /// Whether the container's init is alive (same pid, same start time).
+    pub fn init_alive(&self) -> bool {
+        self.state.pid > 0 && is_alive(self.state.pid, self.state.pid_start_time)
+    }
+}
+
+/// The pid and start time of the calling process.
+pub fn own_pid_and_start_time() -> (i32, u64) {
+    let pid = std::process::id() as i32;
+    (pid, start_time(pid).unwrap_or(0))
+}
+
+/// Now, as docker writes times: RFC 3339, UTC, nanoseconds without trailing zeros.
+pub fn now_rfc3339() -> String {
+    rfc3339_nano(SystemTime::now())
+}
+
+// ANCHOR: rfc3339_nano
+/// `time` as Go's `RFC3339Nano` prints it: trailing zeros of the fraction dropped.
+pub fn rfc3339_nano(time: SystemTime) -> String {
+    let full = humantime::format_rfc3339_nanos(time).to_string();
+    let Some((seconds, fraction)) = full.trim_end_matches('Z').split_once('.') else {
+        return full;
+    };
+    let fraction = fraction.trim_end_matches('0');
+    match fraction.is_empty() {
+        true => format!("{seconds}Z"),
+        false => format!("{seconds}.{fraction}Z"),
+    }
+}
+// ANCHOR_END: rfc3339_nano
+
+/// Parses an RFC 3339 time written by [`rfc3339_nano`] (or any offset).
+pub fn parse_time(text: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(text)
+        .ok()
+        .or_else(|| berth_engine::output::parse_rfc3339(text))
+}
+
+/// The containers directory and the operations on it.
+#[derive(Debug, Clone)]
+pub struct Containers {
+    dir: PathBuf,
+}
+
+impl Containers {
+    /// The containers of `engine`'s state root (created if missing).
+    pub fn open(engine: &Engine) -> Result<Self, RecordError> {
+        let dir = engine
+            .paths
+            .root_dir("containers")
+            .map_err(|source| RecordError::Io {
+                what: "creating",
+                path: engine.paths.root.join("containers"),
+                source,
+            })?;
+        Ok(Containers { dir })
+    }
+
+    /// A containers directory at `dir` (tests).
+    pub fn at(dir: PathBuf) -> Self {
+        Containers { dir }
+    }
+
+    /// The directory of every container.
+    pub fn root(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The directory of container `id` (the bundle).
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    /// The json-file log of container `id`.
+    pub fn log_path(&self, id: &str) -> PathBuf {
+        self.dir(id).join(format!("{id}-json.log"))
+    }
+
+    /// Makes the directory of a new container and writes its first record.
+    pub fn create(&self, record: &ContainerRecord) -> Result<(), RecordError> {
+        let dir = self.dir(&record.id);
+        fs::create_dir(&dir).map_err(|source| RecordError::Io {
+            what: "creating",
+            path: dir.clone(),
+            source,
+        })?;
+        self.save(record)
+    }
+
+    /// Takes the lock of container `id`; fails if the container was removed.
+    pub fn lock(&self, id: &str) -> Result<Lock, RecordError> {
+        let dir = self.dir(id);
+        if !dir.is_dir() {
+            return Err(RecordError::Missing { id: id.into() });
+        }
+        let held = lock(&dir.join("lock")).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => RecordError::Missing { id: id.into() },
+            _ => RecordError::Io {
+                what: "locking",
+                path: dir.join("lock"),
+                source,
+            },
+        })?;
+        // Removed while we waited for the lock: the lock file is an orphan.
+        match dir.join("container.json").exists() {
+            true => Ok(held),
+            false => Err(RecordError::Missing { id: id.into() }),
+        }
+    }
+
+    /// Reads the record of `id` as written (no reconciling).
+    pub fn load(&self, id: &str) -> Result<ContainerRecord, RecordError> {
+        let path = self.dir(id).join("container.json");
+        let text = fs::read(&path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => RecordError::Missing { id: id.into() },
+            _ => RecordError::Io {
+                what: "reading",
+                path: path.clone(),
+                source,
+            },
+        })?;
+        serde_json::from_slice(&text).map_err(|e| RecordError::Corrupt {
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Writes the record atomically (the caller holds the lock).
+    pub fn save(&self, record: &ContainerRecord) -> Result<(), RecordError> {
+        let path = self.dir(&record.id).join("container.json");
+        let json = serde_json::to_vec_pretty(record).expect("a record serialises");
+        atomic_write(&path, &json).map_err(|source| RecordError::Io {
+            what: "writing",
+            path,
+            source,
+        })
+    }
+
+    /// Reads, changes and writes the record of `id` under its lock.
+    pub fn update<T>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut ContainerRecord) -> T,
+    ) -> Result<(ContainerRecord, T), RecordError> {
+        let _lock = self.lock(id)?;
+        let mut record = self.load(id)?;
+        let out = change(&mut record);
+        self.save(&record)?;
+        Ok((record, out))
+    }
+
+    /// Every container id (directory names of 64 hex digits).
+    pub fn ids(&self) -> Result<Vec<String>, RecordError> {
+        let entries = fs::read_dir(&self.dir).map_err(|source| RecordError::Io {
+            what: "listing",
+            path: self.dir.clone(),
+            source,
+        })?;
+        Ok(entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+            .collect())
+    }
+
+    /// Every record, reconciled; a container removed while listing is skipped.
+    pub fn list(&self) -> Result<Vec<ContainerRecord>, RecordError> {
+        let mut records = Vec::new();
+        for id in self.ids()? {
+            match self.load(&id) {
+                Ok(record) if record.is_stale() => match self.reconcile(&id) {
+                    Ok(record) => records.push(record),
+                    Err(RecordError::Missing { .. }) => {}
+                    Err(e) => return Err(e),
+                },
+                Ok(record) => records.push(record),
+                Err(RecordError::Missing { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(records)
+    }
+
+    /// The record of `id`, reconciled with what the kernel shows.
+    pub fn get(&self, id: &str) -> Result<ContainerRecord, RecordError> {
+        let record = self.load(id)?;
+        match record.is_stale() {
+            true => self.reconcile(id),
+            false => Ok(record),
+        }
+    }
+
+    // ANCHOR: reconcile_under_lock
+    /// Records as exited a container whose supervisor died, under the lock (two
+    /// readers may both notice; the second sees it done). What is left of the
+    /// container (its init, cgroup, runtime state) is removed by the runtime.
+    pub fn reconcile(&self, id: &str) -> Result<ContainerRecord, RecordError> {
+        let _lock = self.lock(id)?;
+        let mut record = self.load(id)?;
+        if !record.is_stale() {
+            return Ok(record);
+        }
+        let was_alive = record.init_alive();
+        crate::supervisor::runtime::delete_leftovers(id);
+        let state = &mut record.state;
+        state.status = Status::Exited;
+        state.exit_code = if was_alive { 137 } else { 255 };
+        state.finished_at = now_rfc3339();
+        state.error = "the container's supervisor ended unexpectedly".into();
+        state.pid = 0;
+        state.supervisor_pid = 0;
+        self.save(&record)?;
+        Ok(record)
+    }
+    // ANCHOR_END: reconcile_under_lock
+
+    /// Removes container `id`'s directory (bundle, root filesystem, record, log).
+    pub fn remove(&self, id: &str) -> Result<(), RecordError> {
+        let dir = self.dir(id);
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(RecordError::Io {
+                what: "removing",
+                path: dir,
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Records for the tests of this crate.
+#[cfg(test)]
+pub mod tests_support {
+    use super::*;
+
+    /// A created container's record.
+    pub fn sample(id: &str, name: &str) -> ContainerRecord {
+        ContainerRecord {
+            id: id.into(),
+            name: name.into(),
+            created: now_rfc3339(),
+            image: "busybox".into(),
+            image_id: Some("sha256:00".into()),
+            external_rootfs: None,
+            path: "sh".into(),
+            args: vec!["-c".into(), "echo hi".into()],
+            config: Config {
+                stop_signal: "SIGTERM".into(),
+                ..Config::default()
+            },
+            restart_policy: RestartPolicy::No,
+            auto_remove: false,
+            state: State::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::sample;
+    use super::*;
+
+    fn hex(c: char) -> String {
+        std::iter::repeat_n(c, 64).collect()
+    }
+
+    #[test]
+    fn records_round_trip_through_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let containers = Containers::at(tmp.path().to_path_buf());
+        let record = sample(&hex('a'), "one");
+        containers.create(&record).unwrap();
+        assert_eq!(containers.load(&record.id).unwrap(), record);
+        let (updated, ()) = containers
+            .update(&record.id, |r| r.state.restart_count = 3)
+            .unwrap();
+        assert_eq!(containers.load(&record.id).unwrap(), updated);
+        assert_eq!(containers.ids().unwrap(), vec![record.id.clone()]);
+        containers.remove(&record.id).unwrap();
+        assert!(matches!(
+            containers.lock(&record.id),
+            Err(RecordError::Missing { .. })
+        ));
+    }
+
+    #[test]
+    fn a_reused_or_dead_supervisor_pid_makes_the_record_stale() {
+        let mut record = sample(&hex('b'), "two");
+        record.state.status = Status::Running;
+        let (me, started) = own_pid_and_start_time();
+        record.state.supervisor_pid = me;
+        record.state.supervisor_start_time = started;
+        assert!(!record.is_stale());
+        // Same pid, another start time: a different process now has the pid.
+        record.state.supervisor_start_time = started + 1;
+        assert!(record.is_stale());
+        record.state.status = Status::Exited;
+        assert!(!record.is_stale());
+    }
+
+    #[test]
+    fn stale_records_read_exited_and_are_saved_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let containers = Containers::at(tmp.path().to_path_buf());
+        let mut record = sample(&hex('c'), "three");
+        record.state.status = Status::Running;
+        record.state.supervisor_pid = i32::MAX - 1;
+        containers.create(&record).unwrap();
+        let listed = containers.list().unwrap();
+        assert_eq!(listed[0].state.status, Status::Exited);
+        assert_eq!(listed[0].state.exit_code, 255);
+        assert_eq!(
+            containers.load(&record.id).unwrap().state.status,
+            Status::Exited
+        );
+    }
+
+    #[test]
+    fn times_print_as_go_s_rfc3339_nano() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 120_000_000);
+        assert_eq!(rfc3339_nano(t), "2023-11-14T22:13:20.12Z");
+        assert_eq!(
+            rfc3339_nano(UNIX_EPOCH + Duration::from_secs(1)),
+            "1970-01-01T00:00:01Z"
+        );
+        assert_eq!(parse_time("2023-11-14T22:13:20.12Z"), Some(t));
+    }
+}

@@ -1,0 +1,96 @@
+//! The starting command's side: spawn the supervisor and hold the ready channel.
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use berth_engine::{Engine, Error, Result};
+
+use super::protocol::read_line;
+
+/// A supervisor whose container is created and waits for `start`.
+pub struct Handshake {
+    channel: UnixStream,
+}
+
+// ANCHOR: spawn_supervisor
+/// Starts the supervisor of container `id` and waits until it created the
+/// container (or failed to, with docker's exit code).
+pub fn spawn(engine: &Engine, id: &str) -> Result<Handshake> {
+    let (ours, theirs) =
+        UnixStream::pair().map_err(|e| Error::usage(format!("socket pair: {e}")))?;
+    let fd = theirs.as_raw_fd();
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+    let mut command = Command::new(exe);
+    command
+        .args(["supervise", "--ready-fd", &fd.to_string(), id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: fcntl is async-signal-safe; it lets the supervisor inherit its end.
+    unsafe {
+        command.pre_exec(move || {
+            let rc = libc::fcntl(fd, libc::F_SETFD, 0);
+            nix::errno::Errno::result(rc)
+                .map(drop)
+                .map_err(std::io::Error::from)
+        });
+    }
+    // The middle process of the double fork exits at once.
+    let status = command
+        .status()
+        .map_err(|e| Error::usage(format!("starting the supervisor: {e}")))?;
+    drop(theirs);
+    if !status.success() {
+        return Err(Error::usage("the supervisor could not start"));
+    }
+    let _ = engine;
+    let mut handshake = Handshake { channel: ours };
+    handshake.expect("created")?;
+    Ok(handshake)
+}
+// ANCHOR_END: spawn_supervisor
+
+impl Handshake {
+    /// Lets the container run; returns once it does (or why it could not).
+    pub fn start(mut self) -> Result<()> {
+        self.channel
+            .write_all(b"start\n")
+            .map_err(|e| Error::usage(format!("talking to the supervisor: {e}")))?;
+        self.expect("started")
+    }
+
+    fn expect(&mut self, word: &str) -> Result<()> {
+        match read_line(&mut self.channel) {
+            Ok(Some(line)) if line == word => Ok(()),
+            Ok(Some(line)) => Err(parse_error(&line)),
+            Ok(None) | Err(_) => Err(Error::usage(
+                "the supervisor ended before the container started",
+            )),
+        }
+    }
+}
+
+/// `error CODE MESSAGE` as docker's error with that exit code.
+fn parse_error(line: &str) -> Error {
+    let rest = line.strip_prefix("error ").unwrap_or(line);
+    let (code, message) = rest.split_once(' ').unwrap_or(("125", rest));
+    let code = code.parse().unwrap_or(berth_engine::error::exit::USAGE);
+    Error::usage(message.to_string()).code(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supervisor_errors_keep_their_exit_code() {
+        let e = parse_error("error 127 exec \"nope\": no such file or directory");
+        assert_eq!(e.exit_code(), 127);
+        assert_eq!(e.message(), "exec \"nope\": no such file or directory");
+        assert_eq!(parse_error("garbage").exit_code(), 125);
+    }
+}
