@@ -17,43 +17,28 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<()
 /// A byte count as docker prints sizes: decimal units, three significant digits
 /// (`7.81MB`, `512kB`, `0B`).
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{}{}", three_significant(value), UNITS[unit])
+    human_size_with_precision(bytes, 3)
 }
 
 /// A byte count in binary units, as docker prints memory (`1.5GiB`, `512MiB`).
 pub fn human_size_binary(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{}{}", three_significant(value), UNITS[unit])
+    scaled(
+        bytes,
+        1024.0,
+        &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"],
+        3,
+    )
 }
 
-/// Go's `%.3g` for the values sizes take (0 ≤ v < 1024).
-fn three_significant(v: f64) -> String {
-    let digits = if v >= 100.0 {
-        0
-    } else if v >= 10.0 {
-        1
-    } else {
-        2
-    };
-    let s = format!("{v:.digits$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
+/// `bytes` in the largest unit that keeps the number below `base`.
+fn scaled(bytes: u64, base: f64, units: &[&str], precision: usize) -> String {
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= base && unit < units.len() - 1 {
+        value /= base;
+        unit += 1;
     }
+    format!("{}{}", significant(value, precision), units[unit])
 }
 
 /// Aligns tab-separated lines as docker's tables are: Go's `tabwriter` with
@@ -101,14 +86,12 @@ impl Console<'_> {
 /// A byte count as `units.HumanSizeWithPrecision` prints it with `precision`
 /// significant digits (docker's prune totals use 4: `1.234MB`).
 pub fn human_size_with_precision(bytes: u64, precision: usize) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{}{}", significant(value, precision), UNITS[unit])
+    scaled(
+        bytes,
+        1000.0,
+        &["B", "kB", "MB", "GB", "TB", "PB", "EB"],
+        precision,
+    )
 }
 
 /// Go's `%.Ng` for 0 ≤ v < 1000: `precision` significant digits, no trailing zeros.

@@ -73,21 +73,11 @@ pub fn import(
         &serde_json::to_vec(&config).expect("a config serialises")[..],
         None,
     )?;
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config.digest,
-            "size": config.size,
-        },
-        "layers": [Descriptor::new(media_type, blob.size, blob.digest)],
-    });
-    let stored = store.put_blob(
-        &serde_json::to_vec(&manifest).expect("a manifest serialises")[..],
-        None,
+    let manifest = super::store_manifest(
+        store,
+        &config,
+        &[Descriptor::new(media_type, blob.size, blob.digest)],
     )?;
-    let manifest = Descriptor::new(MediaType::ImageManifest, stored.size, stored.digest);
     let names: Vec<Reference> = options
         .name
         .iter()

@@ -93,18 +93,7 @@ fn docker_images(
             layers.push(layer_descriptor(store, spool.blob(path)?)?);
         }
         check_diff_ids(store, &config.digest, &layers, limits)?;
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": config.digest,
-                "size": config.size,
-            },
-            "layers": layers,
-        });
-        let bytes = serde_json::to_vec(&manifest).expect("a manifest serialises");
-        let stored = store.put_blob(&bytes[..], None)?;
+        let manifest = super::store_manifest(store, &config, &layers)?;
         let names = entry
             .repo_tags
             .unwrap_or_default()
@@ -113,7 +102,7 @@ fn docker_images(
             .collect::<Result<_, _>>()?;
         images.push(LoadedImage {
             id: config.digest,
-            manifest: Descriptor::new(MediaType::ImageManifest, stored.size, stored.digest),
+            manifest,
             names,
         });
     }

@@ -136,3 +136,29 @@ fn parse_name(name: &str) -> Result<Reference, ArchiveError> {
             source,
         })
 }
+
+/// Stores an OCI image manifest for a config and its layers, and returns its
+/// descriptor: how `load` and `import` finish an image.
+fn store_manifest(
+    store: &crate::store::Store,
+    config: &crate::store::Blob,
+    layers: &[oci_spec::image::Descriptor],
+) -> Result<oci_spec::image::Descriptor, ArchiveError> {
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config.digest,
+            "size": config.size,
+        },
+        "layers": layers,
+    });
+    let bytes = serde_json::to_vec(&manifest).expect("a manifest serialises");
+    let stored = store.put_blob(&bytes[..], None)?;
+    Ok(oci_spec::image::Descriptor::new(
+        oci_spec::image::MediaType::ImageManifest,
+        stored.size,
+        stored.digest,
+    ))
+}
