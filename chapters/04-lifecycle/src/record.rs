@@ -385,6 +385,13 @@ impl Containers {
         }
         let was_alive = record.init_alive();
         crate::supervisor::runtime::delete_leftovers(id);
+        // The dead supervisor could not remove its socket.
+        let paths = berth_engine::state::Paths::from_env();
+        let socket = paths
+            .run
+            .join("sv")
+            .join(format!("{}.sock", berth_engine::state::short_id(id)));
+        let _ = fs::remove_file(socket);
         let state = &mut record.state;
         state.status = Status::Exited;
         state.exit_code = if was_alive { 137 } else { 255 };

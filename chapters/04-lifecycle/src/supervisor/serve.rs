@@ -585,10 +585,8 @@ impl<'a> Supervisor<'a> {
     /// Reads from client `i`; true when it was a signal request (a user stop).
     fn serve_client(&mut self, i: usize, run: Option<&Run>) -> bool {
         let mut buf = [0u8; 8192];
-        let n = match self.clients[i].stream.read(&mut buf) {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        // An error reads as the client leaving.
+        let n = self.clients[i].stream.read(&mut buf).unwrap_or_default();
         let client = &mut self.clients[i];
         if let Role::Attached { stdin } = client.role {
             if n == 0 {

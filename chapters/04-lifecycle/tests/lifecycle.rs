@@ -1,0 +1,323 @@
+//! End-to-end tests of chapter 04 as root: the seed workflows, run through the
+//! `ch04` binary on a busybox image, asserting what the kernel and the state
+//! directory show — and that nothing is left once the containers are removed.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use berth_tests::env::{eventually, finish, spawn};
+use berth_tests::{Output, TestEnv, assert_nothing_left};
+use serde_json::Value;
+
+/// A test's world with a `busybox` image imported.
+struct World {
+    env: TestEnv,
+}
+
+impl World {
+    fn new(test: &str) -> Option<World> {
+        let env = TestEnv::new(test)?;
+        let tar = env.state.path().join("busybox.tar");
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(env.rootfs())
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .expect("running tar");
+        assert!(status.success());
+        let world = World { env };
+        world
+            .ch04(&["import", tar.to_str().unwrap(), "busybox"])
+            .assert_success();
+        std::fs::remove_file(tar).unwrap();
+        Some(world)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ch04"));
+        command
+            .env("BERTH_ROOT", self.env.state.path())
+            .env("BERTH_RUN", self.env.run.path())
+            .env("BERTH_CGROUP_PARENT", &self.env.cgroup_parent)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    fn ch04(&self, args: &[&str]) -> Output {
+        finish(spawn(&mut self.command(args)))
+    }
+
+    /// `run -d busybox CMD…`, returning the id.
+    fn daemon(&self, options: &[&str], cmd: &[&str]) -> String {
+        let mut args = vec!["run", "-d"];
+        args.extend(options);
+        args.push("busybox");
+        args.extend(cmd);
+        let out = self.ch04(&args);
+        out.assert_success();
+        out.stdout.trim().to_string()
+    }
+
+    /// The record of container `id`, as written.
+    fn record(&self, id: &str) -> Value {
+        let path = self.containers().join(id).join("container.json");
+        serde_json::from_slice(&std::fs::read(path).expect("the record")).unwrap()
+    }
+
+    fn containers(&self) -> PathBuf {
+        self.env.state.path().join("containers")
+    }
+
+    /// ps -a's STATUS column of the container named `name`.
+    fn status_of(&self, name: &str) -> String {
+        let out = self.ch04(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("name={name}"),
+            "--format",
+            "{{.Status}}",
+        ]);
+        out.stdout.trim().to_string()
+    }
+
+    /// Removes every container, then checks that nothing of them remains.
+    fn clean_up(self) {
+        let ids = self.ch04(&["ps", "-aq"]).stdout;
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(&ids);
+            self.ch04(&args).assert_success();
+        }
+        assert_eq!(self.ch04(&["ps", "-aq"]).stdout, "");
+        assert!(
+            supervisors_of(self.env.state.path()).is_empty(),
+            "a supervisor is left"
+        );
+        assert_nothing_left(&self.env);
+    }
+}
+
+/// Processes whose environment names this state root (supervisors, containers' runtimes).
+fn supervisors_of(state: &std::path::Path) -> Vec<String> {
+    let needle = format!("BERTH_ROOT={}", state.display());
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let is_ours = environ.split(|&b| b == 0).any(|v| v == needle.as_bytes());
+        if is_ours && String::from_utf8_lossy(&cmdline).contains("supervise") {
+            found.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+#[test]
+fn the_hello_world_daemon_logs_shows_up_and_stops_with_137() {
+    let Some(w) = World::new("ch04 daemon") else {
+        return;
+    };
+    let id = w.daemon(
+        &[],
+        &["sh", "-c", "while true; do echo hello world; sleep 1; done"],
+    );
+    assert_eq!(id.len(), 64);
+    assert!(eventually(Duration::from_secs(5), || {
+        w.ch04(&["logs", "--tail", "2", &id]).stdout == "hello world\nhello world\n"
+    }));
+    let log =
+        std::fs::read_to_string(w.containers().join(&id).join(format!("{id}-json.log"))).unwrap();
+    let first: Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(first["log"], "hello world\n");
+    assert_eq!(first["stream"], "stdout");
+    assert!(first["time"].as_str().unwrap().ends_with('Z'));
+    let ps = w.ch04(&["ps"]);
+    let line = ps.lines()[1].to_string();
+    assert!(
+        line.starts_with(&id[..12]) && line.contains("Up "),
+        "{ps:?}"
+    );
+    assert!(ps.lines()[0].starts_with("CONTAINER ID   IMAGE"));
+    let stop = w.ch04(&["stop", "-t", "1", &id[..8]]);
+    assert_eq!(stop.stdout.trim(), &id[..8]);
+    let name = w.record(&id)["Name"].as_str().unwrap().to_string();
+    assert!(w.status_of(&name).starts_with("Exited (137)"));
+    assert_eq!(w.ch04(&["ps", "-q"]).stdout, "");
+    // The container's cgroup and its init are gone once it stopped.
+    assert!(berth_tests::leftovers::container_cgroups(&w.env.cgroup_parent).is_empty());
+    w.clean_up();
+}
+
+#[test]
+fn a_foreground_container_keeps_its_logs_and_its_exit_code() {
+    let Some(w) = World::new("ch04 foreground") else {
+        return;
+    };
+    let out = w.ch04(&["run", "--name", "xx", "busybox", "echo", "out"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "out\n"), "{out:?}");
+    assert_eq!(w.ch04(&["logs", "xx"]).stdout, "out\n");
+    let failed = w.ch04(&["run", "busybox", "sh", "-c", "echo err >&2; exit 3"]);
+    assert_eq!((failed.code, failed.stderr.as_str()), (3, "err\n"));
+    let missing = w.ch04(&["run", "--name", "nf", "busybox", "no-such-command"]);
+    assert_eq!(missing.code, 127, "{missing:?}");
+    assert_eq!(w.status_of("nf"), "Created");
+    let gone = w.ch04(&["run", "--rm", "--name", "gone", "busybox", "true"]);
+    assert_eq!(gone.code, 0, "{gone:?}");
+    assert_eq!(w.status_of("gone"), "");
+    w.clean_up();
+}
+
+#[test]
+fn restart_always_brings_back_a_killed_process_and_stop_wins() {
+    let Some(w) = World::new("ch04 always") else {
+        return;
+    };
+    let id = w.daemon(
+        &["--restart=always", "--name", "daemon_dave"],
+        &["sleep", "100"],
+    );
+    let first = w.record(&id)["State"]["Pid"].as_i64().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let r = w.record(&id);
+            r["State"]["RestartCount"] == 1 && r["State"]["Status"] == "running"
+        }),
+        "{}",
+        w.record(&id)
+    );
+    assert_ne!(w.record(&id)["State"]["Pid"].as_i64().unwrap(), first);
+    w.ch04(&["stop", "-t", "1", "daemon_dave"]).assert_success();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(w.status_of("daemon_dave").starts_with("Exited (137)"));
+    w.clean_up();
+}
+
+#[test]
+fn on_failure_2_runs_three_times() {
+    let Some(w) = World::new("ch04 on-failure") else {
+        return;
+    };
+    let id = w.daemon(
+        &["--restart", "on-failure:2"],
+        &["sh", "-c", "echo run; exit 1"],
+    );
+    assert!(eventually(
+        Duration::from_secs(10),
+        || w.record(&id)["State"]["Status"] == "exited"
+    ));
+    assert_eq!(w.record(&id)["State"]["RestartCount"], 2);
+    assert_eq!(w.ch04(&["logs", &id]).stdout, "run\nrun\nrun\n");
+    assert_eq!(w.ch04(&["wait", &id]).stdout, "1\n");
+    w.clean_up();
+}
+
+#[test]
+fn a_killed_supervisor_reads_exited_and_start_works_again() {
+    let Some(w) = World::new("ch04 supervisor") else {
+        return;
+    };
+    let id = w.daemon(&["--name", "sv"], &["sleep", "1000"]);
+    let supervisor = w.record(&id)["State"]["SupervisorPid"].as_i64().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(eventually(Duration::from_secs(2), || w
+        .status_of("sv")
+        .starts_with("Exited")));
+    w.ch04(&["start", "sv"]).assert_success();
+    assert!(w.status_of("sv").starts_with("Up"));
+    w.clean_up();
+}
+
+#[test]
+fn twenty_runs_at_once_make_twenty_containers_with_unique_names() {
+    let Some(w) = World::new("ch04 twenty") else {
+        return;
+    };
+    let children: Vec<_> = (0..20)
+        .map(|_| spawn(&mut w.command(&["run", "-d", "busybox", "sleep", "60"])))
+        .collect();
+    let mut ids: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = finish(c);
+            out.assert_success();
+            out.stdout.trim().to_string()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
+    let names = w.ch04(&["ps", "--format", "{{.Names}}"]).stdout;
+    let mut names: Vec<&str> = names.lines().collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 20);
+    let mut rm = vec!["rm", "-f"];
+    let all = w.ch04(&["ps", "-aq"]).stdout;
+    rm.extend(all.split_whitespace());
+    assert_eq!(w.ch04(&rm).lines().len(), 20);
+    w.clean_up();
+}
+
+#[test]
+fn invalid_moves_answer_as_docker_does() {
+    let Some(w) = World::new("ch04 state machine") else {
+        return;
+    };
+    let id = w.daemon(&["--name", "web"], &["sleep", "100"]);
+    let start = w.ch04(&["start", "web"]);
+    assert_eq!((start.code, start.stdout.as_str()), (0, "web\n"));
+    let rm = w.ch04(&["rm", "web"]);
+    assert_eq!(rm.code, 1);
+    assert!(
+        rm.stderr.contains("You cannot remove a running container"),
+        "{rm:?}"
+    );
+    let conflict = w.ch04(&["run", "-d", "--name", "web", "busybox", "true"]);
+    assert_eq!(conflict.code, 125);
+    assert!(
+        conflict
+            .stderr
+            .contains(&format!("is already in use by container \"{id}\""))
+    );
+    let created = w.ch04(&["create", "--name", "idle", "busybox", "true"]);
+    created.assert_success();
+    assert_eq!(w.ch04(&["stop", "idle"]).code, 0);
+    let kill = w.ch04(&["kill", "idle"]);
+    assert_eq!(kill.code, 1);
+    assert!(
+        kill.stderr
+            .contains("Cannot kill container: idle: Container idle is not running")
+    );
+    let missing = w.ch04(&["logs", "nothing"]);
+    assert_eq!(
+        (missing.code, missing.stderr.trim()),
+        (1, "ch04: Error: No such container: nothing")
+    );
+    let several = w.ch04(&["rm", "nothing", "idle"]);
+    assert_eq!((several.code, several.stdout.as_str()), (1, "idle\n"));
+    assert_eq!(
+        w.ch04(&["run", "--rm", "--restart=always", "busybox", "true"])
+            .code,
+        125
+    );
+    w.clean_up();
+}
