@@ -5,6 +5,9 @@
 //! `runc spec` wrote. The figures are wall-clock times from spawn to exit; the table gives
 //! the minimum, the median and the median's ratio to berth's. Nothing here asserts a time:
 //! a slow CI machine should not fail a build.
+//!
+//! A second section times chapter 03's `load` and `save` of a multi-layer image against
+//! `docker load`/`docker save` on the oracle dockerd and `skopeo copy` (see [`images`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -53,7 +56,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     rows.extend(peers?);
     print_table(&rows, runs);
-    Ok(())
+    images::run(scratch.path())
 }
 
 /// Times crun and runc where installed; sets `moved_hugetlb` when crun needed it moved.
@@ -244,6 +247,280 @@ fn print_table(rows: &[(&str, Vec<Duration>)], runs: usize) {
         println!("berth / crun = {against_crun:.2}×");
     }
     println!("target: berth ≤ 1.5× crun");
+}
+
+/// `load` and `save` of one big image, berth against docker and skopeo.
+///
+/// The image is a docker-archive of four layers of 32 MiB of random data (random so no
+/// tool wins by compressing), written by hand so no registry is needed. Each run of a
+/// load starts from an empty store: a fresh `BERTH_ROOT`, an `rmi` in docker, a fresh
+/// OCI directory for skopeo; the emptying is not timed.
+mod images {
+    use std::fs;
+    use std::io::{Read, Write};
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Context, bail};
+
+    use super::median;
+    use crate::{oracle, util};
+
+    /// A median of five is the least that shrugs off one slow run.
+    const RUNS: usize = 5;
+    const LAYERS: usize = 4;
+    const LAYER_BYTES: u64 = 32 << 20;
+    const NAME: &str = "berth-bench:big";
+
+    /// One tool's timed runs of one operation.
+    struct Row {
+        tool: &'static str,
+        times: Vec<Duration>,
+    }
+
+    /// Runs the section in `scratch`; the oracle dockerd is started and stopped here.
+    pub fn run(scratch: &Path) -> anyhow::Result<()> {
+        let archive = scratch.join("big-image.tar");
+        write_archive(scratch, &archive)?;
+        let size = fs::metadata(&archive)?.len();
+        let ch03 = util::built_binary("release", "ch03");
+        let mut load = vec![Row {
+            tool: "berth (ch03)",
+            times: berth_load(&ch03, &archive, scratch)?,
+        }];
+        let saved_store = scratch.join("berth-saved-store");
+        let mut save = vec![Row {
+            tool: "berth (ch03)",
+            times: berth_save(&ch03, &archive, &saved_store, scratch)?,
+        }];
+        match util::find_on_path("dockerd") {
+            None => println!("docker: not installed (apt-get install -y docker.io), skipped"),
+            Some(_) => {
+                let daemon = oracle::start()?;
+                let timed = docker_rows(&archive, scratch);
+                daemon.stop()?;
+                let (docker_load, docker_save) = timed?;
+                load.push(docker_load);
+                save.push(docker_save);
+            }
+        }
+        match util::find_on_path("skopeo") {
+            None => println!("skopeo: not installed (apt-get install -y skopeo), skipped"),
+            Some(_) => {
+                let (skopeo_load, skopeo_save) = skopeo_rows(&archive, scratch)?;
+                load.push(skopeo_load);
+                save.push(skopeo_save);
+            }
+        }
+        let what = format!(
+            "{LAYERS} layers of {} MiB random data, {:.0} MiB archive",
+            LAYER_BYTES >> 20,
+            size as f64 / f64::from(1 << 20)
+        );
+        print_rows(&format!("image load ({what})"), &load);
+        print_rows(&format!("image save ({what})"), &save);
+        println!("target: berth at least as fast as the fastest peer");
+        Ok(())
+    }
+
+    /// The bench image as a docker-archive, written with `tar` and `sha256sum`.
+    fn write_archive(scratch: &Path, archive: &Path) -> anyhow::Result<()> {
+        let mut layers = Vec::new();
+        let mut random = fs::File::open("/dev/urandom")?;
+        for index in 0..LAYERS {
+            let dir = scratch.join(format!("bench-layer-{index}"));
+            fs::create_dir_all(&dir)?;
+            let mut file = fs::File::create(dir.join(format!("data-{index}")))?;
+            std::io::copy(&mut (&mut random).take(LAYER_BYTES), &mut file)?;
+            file.flush()?;
+            layers.push(dir);
+        }
+        berth_tests::oracle::write_docker_archive(&layers, NAME, archive);
+        for dir in layers {
+            fs::remove_dir_all(dir)?;
+        }
+        Ok(())
+    }
+
+    fn berth_load(ch03: &Path, archive: &Path, scratch: &Path) -> anyhow::Result<Vec<Duration>> {
+        let root = scratch.join("berth-load-store");
+        timed(
+            || {
+                let _ = fs::remove_dir_all(&root);
+                let mut cmd = Command::new(ch03);
+                cmd.args(["load", "-q", "-i"])
+                    .arg(archive)
+                    .env("BERTH_ROOT", &root);
+                Ok(cmd)
+            },
+            || Ok(fs::remove_dir_all(&root)?),
+        )
+    }
+
+    fn berth_save(
+        ch03: &Path,
+        archive: &Path,
+        root: &Path,
+        scratch: &Path,
+    ) -> anyhow::Result<Vec<Duration>> {
+        let mut load = Command::new(ch03);
+        load.args(["load", "-q", "-i"])
+            .arg(archive)
+            .env("BERTH_ROOT", root);
+        util::run(&mut load)?;
+        let out = scratch.join("berth-save.tar");
+        let times = timed(
+            || {
+                let mut cmd = Command::new(ch03);
+                cmd.args(["save", "-o"])
+                    .arg(&out)
+                    .arg(NAME)
+                    .env("BERTH_ROOT", root);
+                Ok(cmd)
+            },
+            || Ok(fs::remove_file(&out)?),
+        );
+        fs::remove_dir_all(root)?;
+        times
+    }
+
+    fn docker(args: &[&str]) -> Command {
+        let mut cmd = Command::new(oracle::docker_client());
+        cmd.args(["-H", oracle::HOST]).args(args);
+        cmd
+    }
+
+    fn quietly(mut cmd: Command) -> anyhow::Result<()> {
+        let output = cmd.stdout(Stdio::null()).output()?;
+        if !output.status.success() {
+            bail!(
+                "`{}` failed: {}",
+                util::describe(&cmd),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    fn docker_rows(archive: &Path, scratch: &Path) -> anyhow::Result<(Row, Row)> {
+        let archive_arg = archive.to_string_lossy().into_owned();
+        let load = timed(
+            || Ok(docker(&["load", "-q", "-i", &archive_arg])),
+            || quietly(docker(&["rmi", "-f", NAME])),
+        )?;
+        quietly(docker(&["load", "-q", "-i", &archive_arg]))?;
+        let out = scratch.join("docker-save.tar");
+        let out_arg = out.to_string_lossy().into_owned();
+        let save = timed(
+            || Ok(docker(&["save", "-o", &out_arg, NAME])),
+            || Ok(fs::remove_file(&out)?),
+        )?;
+        quietly(docker(&["rmi", "-f", NAME]))?;
+        Ok((
+            Row {
+                tool: "docker",
+                times: load,
+            },
+            Row {
+                tool: "docker",
+                times: save,
+            },
+        ))
+    }
+
+    fn skopeo_rows(archive: &Path, scratch: &Path) -> anyhow::Result<(Row, Row)> {
+        let layout = scratch.join("skopeo-oci");
+        let source = format!("docker-archive:{}", archive.display());
+        let target = format!("oci:{}:{NAME}", layout.display());
+        let copy = |from: &str, to: &str| {
+            let mut cmd = Command::new("skopeo");
+            cmd.args(["copy", "-q", from, to]);
+            cmd
+        };
+        let load = timed(
+            || {
+                let _ = fs::remove_dir_all(&layout);
+                Ok(copy(&source, &target))
+            },
+            || Ok(fs::remove_dir_all(&layout)?),
+        )?;
+        quietly(copy(&source, &target))?;
+        let out = scratch.join("skopeo-save.tar");
+        let save_target = format!("docker-archive:{}:{NAME}", out.display());
+        let save = timed(
+            || Ok(copy(&target, &save_target)),
+            || Ok(fs::remove_file(&out)?),
+        )?;
+        fs::remove_dir_all(&layout)?;
+        Ok((
+            Row {
+                tool: "skopeo copy",
+                times: load,
+            },
+            Row {
+                tool: "skopeo copy",
+                times: save,
+            },
+        ))
+    }
+
+    // ANCHOR: bench_timed
+    /// One untimed warm-up (the archive into the page cache), then [`RUNS`] timed runs of
+    /// the command `prepare` makes, each followed by `reset`, which puts the store back.
+    fn timed(
+        mut prepare: impl FnMut() -> anyhow::Result<Command>,
+        mut reset: impl FnMut() -> anyhow::Result<()>,
+    ) -> anyhow::Result<Vec<Duration>> {
+        let mut times = Vec::with_capacity(RUNS);
+        for index in 0..=RUNS {
+            let mut cmd = prepare()?;
+            let started = Instant::now();
+            let output = cmd.stdin(Stdio::null()).stdout(Stdio::null()).output()?;
+            let took = started.elapsed();
+            if !output.status.success() {
+                bail!(
+                    "`{}` failed ({}): {}",
+                    util::describe(&cmd),
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+            }
+            reset().with_context(|| format!("resetting after `{}`", util::describe(&cmd)))?;
+            if index > 0 {
+                times.push(took);
+            }
+        }
+        Ok(times)
+    }
+    // ANCHOR_END: bench_timed
+
+    fn print_rows(title: &str, rows: &[Row]) {
+        let berth = median(&rows[0].times).as_secs_f64();
+        println!("\n{title}, {RUNS} runs each:");
+        println!(
+            "{:<14} {:>8} {:>9} {:>9}",
+            "tool", "min s", "median s", "vs berth"
+        );
+        for row in rows {
+            let low = row.times.iter().min().copied().unwrap_or_default();
+            let mid = median(&row.times).as_secs_f64();
+            println!(
+                "{:<14} {:>8.3} {:>9.3} {:>8.2}×",
+                row.tool,
+                low.as_secs_f64(),
+                mid,
+                mid / berth
+            );
+        }
+        let fastest_peer = rows[1..]
+            .iter()
+            .map(|row| median(&row.times).as_secs_f64())
+            .fold(f64::INFINITY, f64::min);
+        if fastest_peer.is_finite() {
+            println!("berth / fastest peer = {:.2}×", berth / fastest_peer);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod book;
 mod demo;
 mod doctor;
 mod exercise;
+mod oracle;
 mod rootfs;
 mod test;
 mod util;

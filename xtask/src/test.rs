@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use crate::{book, exercise, util, vm};
+use crate::{book, exercise, oracle, util, vm};
 
 /// Debian packages the tests use: the test root filesystem, `--init`, the peers the
 /// compatibility tests compare against, netlink tooling, and the VM test's emulator.
@@ -19,6 +19,9 @@ pub const PACKAGES: &[&str] = &[
     "iproute2",
     "qemu-system-x86",
     "cpio",
+    "docker.io",
+    "skopeo",
+    "umoci",
 ];
 
 /// One named step of the CI run.
@@ -181,8 +184,23 @@ fn test() -> anyhow::Result<()> {
         .arg(cargo.get_program())
         .args(["test", "--workspace"])
         .current_dir(util::repo_root())
-        .env("BERTH_REQUIRE_ROOT", "1");
-    util::run(&mut cmd)
+        .env("BERTH_REQUIRE_ROOT", "1")
+        // Without an oracle the comparison tests fail and say why, rather than skip.
+        .env("BERTH_REQUIRE_ORACLE", "1");
+    let oracle = match oracle::start() {
+        Ok(oracle) => {
+            cmd.env("BERTH_ORACLE_DOCKER", oracle::HOST);
+            Some(oracle)
+        }
+        Err(err) => {
+            eprintln!("no oracle dockerd for the comparison tests: {err:#}");
+            None
+        }
+    };
+    let tested = util::run(&mut cmd);
+    // The oracle goes even when the tests failed.
+    let stopped = oracle.map_or(Ok(()), oracle::Oracle::stop);
+    tested.and(stopped)
 }
 
 fn exercises() -> anyhow::Result<()> {
