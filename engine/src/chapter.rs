@@ -65,6 +65,9 @@ pub struct ContainerPlan<'a> {
 pub trait Cgroups: Sync {
     /// Creates the cgroup the spec names, applies its limits, moves `pid` into it.
     fn enter(&self, spec: &Spec, pid: i32) -> Result<()>;
+    /// Moves `pid` into the container's existing cgroup (`exec`): no cgroup is
+    /// made and no limit written; a missing cgroup is an error.
+    fn join(&self, spec: &Spec, pid: i32) -> Result<()>;
     /// Whether the kernel's OOM killer ended a process of this cgroup.
     fn oom_killed(&self, spec: &Spec) -> bool;
     /// Kills what is left in the cgroup and removes it; missing is not an error.

@@ -236,3 +236,54 @@ fn removing_a_missing_cgroup_is_not_an_error() {
     let spec = spec_for(&RunArgs::default(), "berth", "never-made");
     CgroupV1::new(tree.path()).remove(&spec).unwrap();
 }
+
+#[test]
+fn join_moves_a_process_into_every_hierarchy_and_writes_no_limit() {
+    let tree = fake_tree(ALL, "berth", "c1");
+    let limited = RunArgs {
+        memory: Some("64m".into()),
+        pids_limit: Some("10".into()),
+        ..RunArgs::default()
+    };
+    let spec = spec_for(&limited, "berth", "c1");
+    CgroupV1::new(tree.path()).join(&spec, FAKE_PID).unwrap();
+    for hierarchy in ALL {
+        assert_eq!(
+            read(container(tree.path(), hierarchy).join("cgroup.procs")),
+            FAKE_PID.to_string(),
+            "{hierarchy}"
+        );
+    }
+    let memory = container(tree.path(), "memory");
+    assert_eq!(read(memory.join("memory.limit_in_bytes")), UNLIMITED);
+    assert_eq!(read(container(tree.path(), "pids").join("pids.max")), "max");
+    assert_eq!(
+        read(container(tree.path(), "devices").join("devices.deny")),
+        "",
+        "the allow-list is the container's business, written once by enter"
+    );
+}
+
+#[test]
+fn join_refuses_a_missing_cgroup_and_writes_nowhere() {
+    let tree = fake_tree(ALL, "berth", "c1");
+    let gone = container(tree.path(), "pids");
+    std::fs::remove_dir_all(&gone).unwrap();
+    let spec = spec_for(&RunArgs::default(), "berth", "c1");
+    let error = CgroupV1::new(tree.path())
+        .join(&spec, FAKE_PID)
+        .unwrap_err();
+    assert_eq!(
+        error.message(),
+        format!(
+            "the container's cgroup {} does not exist: is the container running?",
+            gone.display()
+        )
+    );
+    assert!(!gone.exists(), "join never makes a cgroup");
+    assert_eq!(
+        read(container(tree.path(), "memory").join("cgroup.procs")),
+        "",
+        "checked everywhere before the first write"
+    );
+}

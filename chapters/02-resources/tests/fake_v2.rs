@@ -254,3 +254,31 @@ fn detect_reads_the_filesystem_type() {
         }
     }
 }
+
+#[test]
+fn join_writes_the_pid_and_nothing_else() {
+    let (tree, driver, installed) = fake_tree(ALL);
+    let limited = RunArgs {
+        memory: Some("64m".into()),
+        ..RunArgs::default()
+    };
+    driver
+        .join(&spec_for(&limited, "berth", "c1"), FAKE_PID)
+        .unwrap();
+    let c1 = tree.path().join("berth/c1");
+    assert_eq!(read(c1.join("cgroup.procs")), FAKE_PID.to_string());
+    assert_eq!(read(c1.join("memory.max")), "max");
+    assert_eq!(read(tree.path().join("cgroup.subtree_control")), "");
+    assert!(installed.lock().unwrap().is_empty(), "no device program");
+}
+
+#[test]
+fn join_refuses_a_missing_cgroup() {
+    let (tree, driver, _) = fake_tree(ALL);
+    let error = driver
+        .join(&spec_for(&RunArgs::default(), "berth", "gone"), FAKE_PID)
+        .unwrap_err();
+    assert!(error.message().contains("does not exist"), "{error}");
+    assert_eq!(error.exit_code(), 125);
+    assert!(!tree.path().join("berth/gone").exists());
+}

@@ -96,6 +96,12 @@ pub enum CgroupError {
         /// The cgroup root (or the cgroup) where it is missing.
         root: PathBuf,
     },
+    /// `exec` into a container whose cgroup is not there (deleted, or never made).
+    #[error("the container's cgroup {path} does not exist: is the container running?")]
+    NotFound {
+        /// The directory that should hold the container's processes.
+        path: PathBuf,
+    },
     /// A device rule in the spec is malformed.
     #[error(transparent)]
     Devices(#[from] DeviceError),
@@ -112,6 +118,9 @@ impl From<CgroupError> for Error {
             }
             CgroupError::Create { .. } | CgroupError::Write { .. } => {
                 "berth needs root and a writable cgroup filesystem at /sys/fs/cgroup"
+            }
+            CgroupError::NotFound { .. } => {
+                "exec needs a running container: check it with `runtime state`"
             }
             CgroupError::Bpf(_) => {
                 "cgroup v2 device control needs root and a kernel with BPF_PROG_TYPE_CGROUP_DEVICE"
@@ -160,6 +169,9 @@ impl Driver {
 impl Cgroups for Driver {
     fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {
         self.inner().enter(spec, pid)
+    }
+    fn join(&self, spec: &Spec, pid: i32) -> Result<()> {
+        self.inner().join(spec, pid)
     }
     fn oom_killed(&self, spec: &Spec) -> bool {
         self.inner().oom_killed(spec)
@@ -297,6 +309,22 @@ pub fn pids(dir: &Path) -> Result<Vec<i32>, CgroupError> {
         Err(e) => Err(e),
     }
 }
+
+// ANCHOR: join_cgroup
+/// Moves `pid` into the existing cgroup `dir`. Writing a pid to `cgroup.procs`
+/// moves that process alone (its threads with it); its children, born later,
+/// start in the same cgroup. `dir` must be there already: joining never makes a
+/// cgroup, since one without the container's limits would let the process
+/// escape them.
+pub fn join_existing(dir: &Path, pid: i32) -> Result<(), CgroupError> {
+    if !dir.is_dir() {
+        return Err(CgroupError::NotFound {
+            path: dir.to_path_buf(),
+        });
+    }
+    write(dir, "cgroup.procs", &pid.to_string())
+}
+// ANCHOR_END: join_cgroup
 
 // ANCHOR: kill_all
 /// SIGKILLs every process of the cgroups `dirs` until none is left. `pause`

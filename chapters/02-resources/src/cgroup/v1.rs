@@ -12,8 +12,8 @@ use berth_engine::oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources, Spe
 use berth_engine::{Cgroups, Result};
 
 use super::{
-    CgroupError, device_rules, kill_all, levels, make_dir, needed_controllers, read, relative_path,
-    remove_dir, resources, write,
+    CgroupError, device_rules, join_existing, kill_all, levels, make_dir, needed_controllers, read,
+    relative_path, remove_dir, resources, write,
 };
 
 /// The controllers a container joins, each in the hierarchy that carries it.
@@ -233,6 +233,29 @@ impl Cgroups for CgroupV1 {
             e.into()
         })
     }
+
+    // ANCHOR: v1_join
+    /// Every hierarchy is checked before the first write, so a process is never
+    /// left half in the container's cgroups and half in the runtime's.
+    fn join(&self, spec: &Spec, pid: i32) -> Result<()> {
+        let relative = relative_path(spec)?;
+        let dirs: Vec<PathBuf> = self
+            .hierarchies()?
+            .iter()
+            .map(|h| self.dir(h, &relative))
+            .collect();
+        if let Some(missing) = dirs.iter().find(|d| !d.is_dir()) {
+            return Err(CgroupError::NotFound {
+                path: missing.clone(),
+            }
+            .into());
+        }
+        for dir in &dirs {
+            join_existing(dir, pid)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: v1_join
 
     // ANCHOR: v1_oom
     fn oom_killed(&self, spec: &Spec) -> bool {

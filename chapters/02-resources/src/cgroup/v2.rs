@@ -14,8 +14,8 @@ use berth_engine::{Cgroups, Result};
 use super::bpf;
 use super::bpf_sys::{DeviceFilter, KernelDeviceFilter};
 use super::{
-    CgroupError, device_rules, keyed_value, kill_all, levels, make_dir, needed_controllers, read,
-    relative_path, remove_dir, resources, write,
+    CgroupError, device_rules, join_existing, keyed_value, kill_all, levels, make_dir,
+    needed_controllers, read, relative_path, remove_dir, resources, write,
 };
 use crate::limits::DEFAULT_CPU_PERIOD;
 
@@ -185,6 +185,11 @@ impl Cgroups for CgroupV2 {
             let _ = self.remove(spec);
             e.into()
         })
+    }
+
+    fn join(&self, spec: &Spec, pid: i32) -> Result<()> {
+        let dir = self.root.join(relative_path(spec)?);
+        Ok(join_existing(&dir, pid)?)
     }
 
     fn oom_killed(&self, spec: &Spec) -> bool {
