@@ -14,7 +14,7 @@ use berth_tests::env::{exit_code, wait_with_timeout};
 use berth_tests::oracle::{
     Docker, INIT_LAYER, Node, ch03, ch03_command, hardlink_groups, image_store, tree,
 };
-use berth_tests::{TestEnv, env::RUN_TIMEOUT};
+use berth_tests::{TestEnv, assert_nothing_left, env::RUN_TIMEOUT};
 
 /// The lower layer: what the upper layer deletes, empties and changes.
 const LOWER_LAYER: &str = "
@@ -88,6 +88,7 @@ fn docker_built_image_unpacks_to_exactly_the_tree_docker_exports() {
         docker_links,
         BTreeSet::from([vec!["hard-one".to_string(), "hard-two".to_string()]])
     );
+    assert_nothing_left(&env);
 }
 
 /// Runs `image` under `ch03 run -i` and reads the root filesystem berth unpacked for it

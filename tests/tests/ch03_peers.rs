@@ -8,8 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use berth_tests::TestEnv;
 use berth_tests::oracle::{ch03, image_store, tar_dir, tool};
+use berth_tests::{TestEnv, assert_nothing_left};
 
 /// A one-layer image berth imported from the test's busybox tree, holding `/greeting`.
 fn imported_image(env: &TestEnv, scratch: &Path, name: &str) {
@@ -126,6 +126,7 @@ fn skopeo_copies_berths_save_and_berth_loads_skopeos_zstd_oci_archive() {
         ran.assert_success();
         assert_eq!(ran.stdout, "hello from berth\n");
     }
+    assert_nothing_left(&env);
 }
 
 fn skopeo_manifest(skopeo: &Path, archive: &Path) -> serde_json::Value {

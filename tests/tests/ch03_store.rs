@@ -6,9 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use berth_tests::TestEnv;
 use berth_tests::env::{eventually, exit_code, finish, spawn, wait_with_timeout};
 use berth_tests::oracle::{ch03, ch03_command, image_store, write_docker_archive};
+use berth_tests::{TestEnv, assert_nothing_left};
 
 /// A layer directory holding one file `name` with `content`.
 fn layer_with(parent: &Path, index: usize, name: &str, content: &[u8]) -> PathBuf {
@@ -83,6 +83,7 @@ fn killed_load_leaves_index_json_unchanged_and_the_next_load_works() {
     assert_eq!(again.stdout, "Loaded image: big:v1\n");
     let ran = ch03(&env, &["run", "small:v1", "cat", "/etc/hostname"]);
     ran.assert_success();
+    assert_nothing_left(&env);
 }
 // ANCHOR_END: killed_load
 
@@ -126,6 +127,7 @@ fn two_loads_at_once_both_succeed() {
         );
         ch03(&env, &["run", name, "true"]).assert_success();
     }
+    assert_nothing_left(&env);
 }
 
 #[test]
@@ -161,4 +163,5 @@ fn an_image_of_127_layers_runs_and_128_is_max_depth_exceeded() {
         0,
         "a refused run left an unpacked root behind"
     );
+    assert_nothing_left(&env);
 }
