@@ -309,8 +309,6 @@ fn export_facts_ignore_only_the_init_layer() {
 }
 
 #[test]
-#[ignore = "bug: ch03 load refuses an archive whose members start with `./` (as `tar -C DIR -cf X .` writes): \
-            `archive path \"./\" is not allowed: it names no file`, exit 1; docker load accepts it"]
 fn load_accepts_an_archive_repacked_with_dot_slash_members_as_docker_does() {
     let test = "load_accepts_an_archive_repacked_with_dot_slash_members_as_docker_does";
     let Some(env) = TestEnv::new(test) else {

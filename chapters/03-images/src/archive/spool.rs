@@ -40,8 +40,13 @@ impl Spool {
         for entry in archive.entries().map_err(read_error)? {
             let mut entry = entry.map_err(read_error)?;
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let path = member_path(&raw)?;
             let kind = entry.header().entry_type();
+            // `tar -C DIR -cf X .` starts with the top directory itself, `./`:
+            // it names the archive's top, which holds nothing to read.
+            if kind.is_dir() && raw.split('/').all(|part| part.is_empty() || part == ".") {
+                continue;
+            }
+            let path = member_path(&raw)?;
             if kind.is_symlink() || kind.is_hard_link() {
                 let target = entry
                     .link_name_bytes()
