@@ -13,6 +13,8 @@ pub enum Binary {
     Ch01,
     /// Chapter 02: isolation and resources.
     Ch02,
+    /// Chapter 03: images.
+    Ch03,
     /// The finished tool, every chapter registered.
     Berth,
 }
@@ -23,6 +25,7 @@ impl Binary {
         match self {
             Binary::Ch01 => "ch01",
             Binary::Ch02 => "ch02",
+            Binary::Ch03 => "ch03",
             Binary::Berth => "berth",
         }
     }

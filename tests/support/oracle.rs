@@ -57,20 +57,9 @@ pub fn tool(test: &str, name: &str) -> Option<PathBuf> {
     found
 }
 
-/// The `ch03` binary, next to the `berth` binary cargo built.
-pub fn ch03_path() -> PathBuf {
-    let path = Binary::Berth.path().with_file_name("ch03");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --workspace --bins`",
-        path.display()
-    );
-    path
-}
-
 /// `ch03 args…` in `env`'s world (its state root and runtime directory), not yet started.
 pub fn ch03_command(env: &TestEnv, args: &[&str]) -> Command {
-    let mut command = Command::new(ch03_path());
+    let mut command = Command::new(Binary::Ch03.path());
     command
         .args(args)
         .env("BERTH_ROOT", env.state.path())
