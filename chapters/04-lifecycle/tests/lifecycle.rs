@@ -171,6 +171,16 @@ fn a_foreground_container_keeps_its_logs_and_its_exit_code() {
     let missing = w.ch04(&["run", "--name", "nf", "busybox", "no-such-command"]);
     assert_eq!(missing.code, 127, "{missing:?}");
     assert_eq!(w.status_of("nf"), "Created");
+    let mut interactive = w.command(&["run", "-i", "--rm", "busybox", "sh", "-c", "cat; exit 4"]);
+    interactive.stdin(Stdio::piped());
+    let mut child = spawn(&mut interactive);
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"typed\n").unwrap();
+    let typed = finish(child);
+    assert_eq!(
+        (typed.code, typed.stdout.as_str()),
+        (4, "typed\n"),
+        "{typed:?}"
+    );
     let gone = w.ch04(&["run", "--rm", "--name", "gone", "busybox", "true"]);
     assert_eq!(gone.code, 0, "{gone:?}");
     assert_eq!(w.status_of("gone"), "");

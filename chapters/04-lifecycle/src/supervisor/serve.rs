@@ -70,6 +70,9 @@ enum Role {
     Pending,
     /// Streams output; forwards input when `stdin`.
     Attached { stdin: bool },
+    /// Streams output; its input has ended (not polled any more: a half-closed
+    /// socket always reads as ready).
+    Listening,
     /// Waits for the exit code.
     Waiting,
     /// Done: drop it.
@@ -110,6 +113,10 @@ pub struct Supervisor<'a> {
     ready: Option<UnixStream>,
     log: LogWriter<std::fs::File>,
     spec: Option<Spec>,
+    /// Input an attached client sent before the container started.
+    early_stdin: Vec<u8>,
+    /// Whether that client's input already ended.
+    early_stdin_closed: bool,
 }
 
 impl<'a> Supervisor<'a> {
@@ -161,6 +168,8 @@ impl<'a> Supervisor<'a> {
             ready: None,
             log,
             spec,
+            early_stdin: Vec::new(),
+            early_stdin_closed: false,
         })
     }
 
@@ -245,6 +254,11 @@ impl<'a> Supervisor<'a> {
             }
         }
         let run = self.start(created, false)?;
+        // What a foreground client typed before the start goes in first.
+        write_stdin(&run, &std::mem::take(&mut self.early_stdin));
+        if self.early_stdin_closed {
+            close_stdin(&run);
+        }
         self.report("started\n");
         self.ready = None;
         Ok(Some(run))
@@ -409,7 +423,7 @@ impl<'a> Supervisor<'a> {
         };
         let frame = protocol::frame(kind, &buf[..n]);
         for client in &mut self.clients {
-            if matches!(client.role, Role::Attached { .. })
+            if matches!(client.role, Role::Attached { .. } | Role::Listening)
                 && client.stream.write_all(&frame).is_err()
             {
                 client.role = Role::Gone;
@@ -432,7 +446,7 @@ impl<'a> Supervisor<'a> {
                     let _ = client.stream.write_all(&reply);
                     client.role = Role::Gone;
                 }
-                Role::Attached { .. } => {
+                Role::Attached { .. } | Role::Listening => {
                     let _ = client.stream.write_all(&frame);
                     client.role = Role::Gone;
                 }
@@ -495,10 +509,13 @@ impl<'a> Supervisor<'a> {
                     .map(|fd| PollFd::new(*fd, PollFlags::POLLIN)),
             );
             let clients_at = fds.len();
+            let polled: Vec<usize> = (0..self.clients.len())
+                .filter(|&i| self.clients[i].role != Role::Listening)
+                .collect();
             fds.extend(
-                self.clients
+                polled
                     .iter()
-                    .map(|c| PollFd::new(c.stream.as_fd(), PollFlags::POLLIN)),
+                    .map(|&i| PollFd::new(self.clients[i].stream.as_fd(), PollFlags::POLLIN)),
             );
             match poll(&mut fds, timeout) {
                 Err(Errno::EINTR) | Ok(0) => continue,
@@ -517,8 +534,8 @@ impl<'a> Supervisor<'a> {
                 }
             }
             let mut interrupted = false;
-            for i in 0..self.clients.len() {
-                if fired[clients_at + i] {
+            for (k, &i) in polled.iter().enumerate() {
+                if fired[clients_at + k] {
                     interrupted |= self.serve_client(i, run.as_deref());
                 }
             }
@@ -590,22 +607,22 @@ impl<'a> Supervisor<'a> {
         let client = &mut self.clients[i];
         if let Role::Attached { stdin } = client.role {
             if n == 0 {
-                // The client's input ended (or it left): the container's ends too.
-                client.role = if stdin {
-                    Role::Attached { stdin: false }
-                } else {
-                    Role::Gone
+                // The client's input ended (or, without stdin, it left).
+                client.role = match stdin {
+                    true => Role::Listening,
+                    false => Role::Gone,
                 };
-                if stdin && let Some(run) = run {
-                    close_stdin(run);
-                }
-                if !stdin {
-                    client.role = Role::Gone;
+                match (stdin, run) {
+                    (true, Some(run)) => close_stdin(run),
+                    (true, None) => self.early_stdin_closed = true,
+                    _ => {}
                 }
                 return false;
             }
-            if stdin && let Some(run) = run {
-                write_stdin(run, &buf[..n]);
+            match (stdin, run) {
+                (true, Some(run)) => write_stdin(run, &buf[..n]),
+                (true, None) => self.early_stdin.extend_from_slice(&buf[..n]),
+                _ => {}
             }
             return false;
         }
@@ -662,10 +679,11 @@ impl<'a> Supervisor<'a> {
             return signalled;
         }
         client.role = role;
-        if let (Role::Attached { stdin: true }, Some(run)) = (&client.role, run)
-            && !rest.is_empty()
-        {
-            write_stdin(run, &rest);
+        if client.role == (Role::Attached { stdin: true }) && !rest.is_empty() {
+            match run {
+                Some(run) => write_stdin(run, &rest),
+                None => self.early_stdin.extend_from_slice(&rest),
+            }
         }
         signalled
     }
@@ -724,8 +742,10 @@ fn close_output(run: Option<&mut Run>, slot: usize) {
 
 fn write_stdin(run: &Run, bytes: &[u8]) {
     let target = run.created.stdin.as_ref().or(run.created.console.as_ref());
-    if let Some(fd) = target {
-        let _ = std::fs::File::from(fd.try_clone().expect("dup")).write_all(bytes);
+    if let Some(fd) = target
+        && let Ok(copy) = fd.try_clone()
+    {
+        let _ = std::fs::File::from(copy).write_all(bytes);
     }
 }
 
