@@ -1,4 +1,4 @@
-//! `berth`: every chapter registered. Chapters 04–10 join this list as they land.
+//! `berth`: every chapter registered. Chapters 05–10 join this list as they land.
 fn main() {
     berth_engine::main(
         "berth",
@@ -6,6 +6,7 @@ fn main() {
             &berth_isolation::ISOLATION,
             &berth_resources::RESOURCES,
             &berth_images::IMAGES,
+            &berth_lifecycle::LIFECYCLE,
         ],
     );
 }
