@@ -75,8 +75,35 @@ pub trait Cgroups: Sync {
     /// The cgroup paths of the container as its processes see them, one per
     /// mounted hierarchy: (mount point under /sys/fs/cgroup, host directory).
     fn mounts(&self, spec: &Spec) -> Result<Vec<(String, PathBuf)>>;
+    /// Freezes every process of the container (`pause`); returns once the
+    /// kernel reports the cgroup frozen.
+    fn freeze(&self, spec: &Spec) -> Result<()>;
+    /// Thaws the container's processes (`unpause`).
+    fn thaw(&self, spec: &Spec) -> Result<()>;
+    /// What the container's processes use now (`stats`).
+    fn stats(&self, spec: &Spec) -> Result<CgroupStats>;
+    /// Rewrites the limits of the container's existing cgroup from the spec's
+    /// `linux.resources` (`update`); device rules are left as they are.
+    fn update(&self, spec: &Spec) -> Result<()>;
 }
 // ANCHOR_END: cgroups_slot
+
+/// One sample of a container's use of resources, read from its cgroup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupStats {
+    /// CPU time used by all its processes since the cgroup was made, in nanoseconds.
+    pub cpu_ns: u64,
+    /// Memory in use, without the inactive page cache (as `docker stats` shows).
+    pub memory_usage: u64,
+    /// The memory limit in bytes; `None` when unlimited.
+    pub memory_limit: Option<u64>,
+    /// Processes and threads in the cgroup.
+    pub pids_current: u64,
+    /// Bytes read from block devices.
+    pub blkio_read: u64,
+    /// Bytes written to block devices.
+    pub blkio_write: u64,
+}
 
 /// Something that may use an image and must be asked before the image goes.
 pub trait ReferenceHolder: Sync {

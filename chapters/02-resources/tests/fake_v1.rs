@@ -287,3 +287,88 @@ fn join_refuses_a_missing_cgroup_and_writes_nowhere() {
         "checked everywhere before the first write"
     );
 }
+
+#[test]
+fn freeze_and_thaw_write_the_freezer_state() {
+    let tree = fake_tree(ALL, "berth", "c1");
+    let spec = spec_for(&RunArgs::default(), "berth", "c1");
+    let driver = CgroupV1::new(tree.path());
+    let state = container(tree.path(), "freezer").join("freezer.state");
+    driver.freeze(&spec).unwrap();
+    assert_eq!(read(&state), "FROZEN");
+    driver.thaw(&spec).unwrap();
+    assert_eq!(read(&state), "THAWED");
+}
+
+#[test]
+fn freeze_without_the_container_s_cgroup_is_an_error() {
+    let tree = fake_tree(ALL, "berth", "c1");
+    let spec = spec_for(&RunArgs::default(), "berth", "gone");
+    assert!(CgroupV1::new(tree.path()).freeze(&spec).is_err());
+}
+
+#[test]
+fn stats_read_each_hierarchy_and_leave_out_inactive_cache() {
+    let tree = fake_tree(ALL, "berth", "c1");
+    let spec = spec_for(&RunArgs::default(), "berth", "c1");
+    let memory = container(tree.path(), "memory");
+    populate(
+        &memory,
+        &[
+            ("memory.usage_in_bytes", "10485760\n"),
+            ("memory.stat", "cache 0\ntotal_inactive_file 2097152\n"),
+        ],
+    );
+    populate(
+        &container(tree.path(), "cpu,cpuacct"),
+        &[("cpuacct.usage", "123456789\n")],
+    );
+    populate(&container(tree.path(), "pids"), &[("pids.current", "3\n")]);
+    populate(
+        &container(tree.path(), "blkio"),
+        &[(
+            "blkio.throttle.io_service_bytes_recursive",
+            "8:0 Read 4096\n8:0 Write 8192\nTotal 12288\n",
+        )],
+    );
+    let stats = CgroupV1::new(tree.path()).stats(&spec).unwrap();
+    assert_eq!(stats.cpu_ns, 123_456_789);
+    assert_eq!(stats.memory_usage, 8 * 1024 * 1024);
+    assert_eq!(stats.memory_limit, None, "the kernel's 'unlimited'");
+    assert_eq!(stats.pids_current, 3);
+    assert_eq!((stats.blkio_read, stats.blkio_write), (4096, 8192));
+    std::fs::write(memory.join("memory.limit_in_bytes"), "67108864\n").unwrap();
+    let stats = CgroupV1::new(tree.path()).stats(&spec).unwrap();
+    assert_eq!(stats.memory_limit, Some(64 << 20));
+}
+
+#[test]
+fn update_rewrites_limits_and_raises_memory_swap_first() {
+    let tree = fake_tree(ALL, "berth", "c1");
+    let driver = CgroupV1::new(tree.path());
+    let small = RunArgs {
+        memory: Some("64m".into()),
+        ..RunArgs::default()
+    };
+    driver
+        .enter(&spec_for(&small, "berth", "c1"), FAKE_PID)
+        .unwrap();
+    let memory = container(tree.path(), "memory");
+    let devices = container(tree.path(), "devices");
+    std::fs::write(devices.join("devices.allow"), "").unwrap();
+    let big = RunArgs {
+        memory: Some("256m".into()),
+        pids_limit: Some("10".into()),
+        ..RunArgs::default()
+    };
+    driver.update(&spec_for(&big, "berth", "c1")).unwrap();
+    assert_eq!(read(memory.join("memory.limit_in_bytes")), "268435456");
+    assert_eq!(
+        read(memory.join("memory.memsw.limit_in_bytes")),
+        "536870912"
+    );
+    assert_eq!(read(container(tree.path(), "pids").join("pids.max")), "10");
+    assert_eq!(read(devices.join("devices.allow")), "", "devices untouched");
+    let gone = spec_for(&big, "berth", "gone");
+    assert!(driver.update(&gone).is_err());
+}

@@ -282,3 +282,59 @@ fn join_refuses_a_missing_cgroup() {
     assert_eq!(error.exit_code(), 125);
     assert!(!tree.path().join("berth/gone").exists());
 }
+
+#[test]
+fn freeze_waits_for_cgroup_events_to_say_frozen() {
+    let (tree, driver, _) = fake_tree(ALL);
+    let spec = spec_for(&RunArgs::default(), "berth", "c1");
+    let dir = tree.path().join("berth/c1");
+    // A fake tree's events file does not change by itself: say it is frozen.
+    std::fs::write(dir.join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
+    driver.freeze(&spec).unwrap();
+    assert_eq!(read(dir.join("cgroup.freeze")), "1");
+    std::fs::write(dir.join("cgroup.events"), "populated 1\nfrozen 0\n").unwrap();
+    driver.thaw(&spec).unwrap();
+    assert_eq!(read(dir.join("cgroup.freeze")), "0");
+}
+
+#[test]
+fn stats_read_the_one_cgroup() {
+    let (tree, driver, _) = fake_tree(ALL);
+    let spec = spec_for(&RunArgs::default(), "berth", "c1");
+    populate(
+        &tree.path().join("berth/c1"),
+        &[
+            ("cpu.stat", "usage_usec 2500\nuser_usec 2000\n"),
+            ("memory.current", "4194304\n"),
+            ("memory.stat", "anon 1\ninactive_file 1048576\n"),
+            ("memory.max", "8388608\n"),
+            ("pids.current", "2\n"),
+            ("io.stat", "8:0 rbytes=10 wbytes=20 rios=1 wios=1\n"),
+        ],
+    );
+    let stats = driver.stats(&spec).unwrap();
+    assert_eq!(stats.cpu_ns, 2_500_000);
+    assert_eq!(stats.memory_usage, 3 << 20);
+    assert_eq!(stats.memory_limit, Some(8 << 20));
+    assert_eq!(stats.pids_current, 2);
+    assert_eq!((stats.blkio_read, stats.blkio_write), (10, 20));
+}
+
+#[test]
+fn update_rewrites_the_limits_of_the_existing_cgroup() {
+    let (tree, driver, installed) = fake_tree(ALL);
+    let args = RunArgs {
+        memory: Some("128m".into()),
+        cpus: Some("1".into()),
+        ..RunArgs::default()
+    };
+    driver.update(&spec_for(&args, "berth", "c1")).unwrap();
+    let dir = tree.path().join("berth/c1");
+    assert_eq!(read(dir.join("memory.max")), "134217728");
+    assert_eq!(read(dir.join("cpu.max")), "100000 100000");
+    assert!(
+        installed.lock().unwrap().is_empty(),
+        "no new device program"
+    );
+    assert!(driver.update(&spec_for(&args, "berth", "gone")).is_err());
+}

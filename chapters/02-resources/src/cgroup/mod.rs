@@ -18,6 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use berth_engine::chapter::CgroupStats;
 use berth_engine::oci_spec::runtime::{LinuxResources, Spec};
 use berth_engine::{Cgroups, Error, Result};
 use nix::sys::signal::{Signal, kill};
@@ -102,6 +103,16 @@ pub enum CgroupError {
         /// The directory that should hold the container's processes.
         path: PathBuf,
     },
+    /// The freezer did not reach the state asked for in time.
+    #[error("cgroup {path} did not become {state} within {seconds} s")]
+    FreezeTimeout {
+        /// The cgroup.
+        path: PathBuf,
+        /// The state asked for (`FROZEN`, `THAWED`).
+        state: &'static str,
+        /// How long we waited.
+        seconds: u64,
+    },
     /// A device rule in the spec is malformed.
     #[error(transparent)]
     Devices(#[from] DeviceError),
@@ -121,6 +132,9 @@ impl From<CgroupError> for Error {
             }
             CgroupError::NotFound { .. } => {
                 "exec needs a running container: check it with `runtime state`"
+            }
+            CgroupError::FreezeTimeout { .. } => {
+                "a process stuck in the kernel keeps the cgroup from freezing; try again"
             }
             CgroupError::Bpf(_) => {
                 "cgroup v2 device control needs root and a kernel with BPF_PROG_TYPE_CGROUP_DEVICE"
@@ -181,6 +195,18 @@ impl Cgroups for Driver {
     }
     fn mounts(&self, spec: &Spec) -> Result<Vec<(String, PathBuf)>> {
         self.inner().mounts(spec)
+    }
+    fn freeze(&self, spec: &Spec) -> Result<()> {
+        self.inner().freeze(spec)
+    }
+    fn thaw(&self, spec: &Spec) -> Result<()> {
+        self.inner().thaw(spec)
+    }
+    fn stats(&self, spec: &Spec) -> Result<CgroupStats> {
+        self.inner().stats(spec)
+    }
+    fn update(&self, spec: &Spec) -> Result<()> {
+        self.inner().update(spec)
     }
 }
 
@@ -298,6 +324,59 @@ pub fn keyed_value(text: &str, key: &str) -> Option<u64> {
         (name == key).then(|| value.trim().parse().ok())?
     })
 }
+
+/// How long `pause` and `unpause` wait for the kernel to report the new state.
+pub const FREEZE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Polls `reached` until it is true or [`FREEZE_TIMEOUT`] has passed.
+pub fn wait_until(
+    dir: &Path,
+    state: &'static str,
+    reached: impl Fn() -> Result<bool, CgroupError>,
+) -> Result<(), CgroupError> {
+    let started = Instant::now();
+    while !reached()? {
+        if started.elapsed() > FREEZE_TIMEOUT {
+            return Err(CgroupError::FreezeTimeout {
+                path: dir.to_path_buf(),
+                state,
+                seconds: FREEZE_TIMEOUT.as_secs(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// The number in the control file `dir/name`; `None` when the file is
+/// missing (no such controller) or holds `max`.
+pub fn read_number(dir: &Path, name: &str) -> Option<u64> {
+    read(dir, name).ok()?.trim().parse().ok()
+}
+
+// ANCHOR: io_bytes
+/// Bytes read and written, summed over devices, from either blkio's
+/// `MAJ:MIN Read N` lines (v1) or io.stat's `MAJ:MIN rbytes=N wbytes=N` (v2).
+pub fn io_bytes(text: &str) -> (u64, u64) {
+    let (mut read, mut written) = (0, 0);
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let [_, "Read", n] = fields.as_slice() {
+            read += n.parse().unwrap_or(0);
+        } else if let [_, "Write", n] = fields.as_slice() {
+            written += n.parse().unwrap_or(0);
+        }
+        for field in &fields {
+            if let Some(n) = field.strip_prefix("rbytes=") {
+                read += n.parse().unwrap_or(0);
+            } else if let Some(n) = field.strip_prefix("wbytes=") {
+                written += n.parse().unwrap_or(0);
+            }
+        }
+    }
+    (read, written)
+}
+// ANCHOR_END: io_bytes
 
 /// The processes in the cgroup `dir`; none when it does not exist.
 pub fn pids(dir: &Path) -> Result<Vec<i32>, CgroupError> {
@@ -440,6 +519,15 @@ mod tests {
         assert_eq!(keyed_value(events, "oom_kill"), Some(2));
         assert_eq!(keyed_value(events, "oom"), Some(1));
         assert_eq!(keyed_value(events, "missing"), None);
+    }
+
+    #[test]
+    fn io_bytes_of_both_versions() {
+        let v1 = "8:0 Read 4096\n8:0 Write 512\n8:0 Sync 0\n8:16 Read 4\nTotal 4612\n";
+        assert_eq!(io_bytes(v1), (4100, 512));
+        let v2 = "8:0 rbytes=100 wbytes=20 rios=1 wios=1\n8:16 rbytes=1 wbytes=2\n";
+        assert_eq!(io_bytes(v2), (101, 22));
+        assert_eq!(io_bytes(""), (0, 0));
     }
 
     #[test]

@@ -8,13 +8,18 @@
 
 use std::path::{Path, PathBuf};
 
+use berth_engine::chapter::CgroupStats;
 use berth_engine::oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources, Spec};
 use berth_engine::{Cgroups, Result};
 
 use super::{
-    CgroupError, device_rules, join_existing, kill_all, levels, make_dir, needed_controllers, read,
-    relative_path, remove_dir, resources, write,
+    CgroupError, device_rules, io_bytes, join_existing, keyed_value, kill_all, levels, make_dir,
+    needed_controllers, read, read_number, relative_path, remove_dir, resources, wait_until, write,
 };
+
+/// v1 writes "no memory limit" as the largest page-aligned i64; anything this
+/// large is no limit.
+const UNLIMITED_MEMORY: u64 = 1 << 62;
 
 /// The controllers a container joins, each in the hierarchy that carries it.
 pub const CONTROLLERS: &[&str] = &[
@@ -83,6 +88,74 @@ impl CgroupV1 {
     fn dir(&self, hierarchy: &Hierarchy, relative: &Path) -> PathBuf {
         self.root.join(&hierarchy.name).join(relative)
     }
+
+    /// The container's directory in the hierarchy that carries `controller`.
+    fn controller_dir(
+        &self,
+        spec: &Spec,
+        controller: &'static str,
+    ) -> Result<PathBuf, CgroupError> {
+        let relative = relative_path(spec)?;
+        let hierarchy = self
+            .hierarchies()?
+            .into_iter()
+            .find(|h| h.has(controller))
+            .ok_or(CgroupError::MissingController {
+                controller,
+                root: self.root.clone(),
+            })?;
+        let dir = self.dir(&hierarchy, &relative);
+        match dir.is_dir() {
+            true => Ok(dir),
+            false => Err(CgroupError::NotFound { path: dir }),
+        }
+    }
+
+    // ANCHOR: v1_freezer
+    /// Writes `state` to the container's `freezer.state` and waits until the
+    /// kernel reports it: `FROZEN` comes only after `FREEZING`, once every
+    /// task has stopped.
+    fn set_freezer(&self, spec: &Spec, state: &'static str) -> Result<(), CgroupError> {
+        let dir = self.controller_dir(spec, "freezer")?;
+        write(&dir, "freezer.state", state)?;
+        wait_until(&dir, state, || {
+            Ok(read(&dir, "freezer.state")?.trim() == state)
+        })
+    }
+    // ANCHOR_END: v1_freezer
+
+    // ANCHOR: v1_stats
+    /// One sample: each number from the hierarchy that carries it; a missing
+    /// controller counts as zero.
+    fn sample(&self, spec: &Spec) -> Result<CgroupStats, CgroupError> {
+        let dir = |controller| self.controller_dir(spec, controller).ok();
+        let mut stats = CgroupStats::default();
+        if let Some(cpuacct) = dir("cpuacct") {
+            stats.cpu_ns = read_number(&cpuacct, "cpuacct.usage").unwrap_or(0);
+        }
+        if let Some(memory) = dir("memory") {
+            let usage = read_number(&memory, "memory.usage_in_bytes").unwrap_or(0);
+            // docker stats leaves out the page cache the kernel may drop at once.
+            let inactive = read(&memory, "memory.stat")
+                .ok()
+                .and_then(|text| keyed_value(&text, "total_inactive_file"))
+                .unwrap_or(0);
+            stats.memory_usage = usage.saturating_sub(inactive);
+            stats.memory_limit = read_number(&memory, "memory.limit_in_bytes")
+                .filter(|&limit| limit < UNLIMITED_MEMORY);
+        }
+        if let Some(pids) = dir("pids") {
+            stats.pids_current = read_number(&pids, "pids.current").unwrap_or(0);
+        }
+        if let Some(blkio) = dir("blkio") {
+            let text = read(&blkio, "blkio.throttle.io_service_bytes_recursive")
+                .or_else(|_| read(&blkio, "blkio.throttle.io_service_bytes"))
+                .unwrap_or_default();
+            (stats.blkio_read, stats.blkio_write) = io_bytes(&text);
+        }
+        Ok(stats)
+    }
+    // ANCHOR_END: v1_stats
 
     /// Refuses a limit whose controller no hierarchy carries, rather than
     /// running the container without it.
@@ -155,8 +228,29 @@ fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
 // ANCHOR_END: v1_cpuset_inherit
 
 // ANCHOR: v1_apply
-/// Writes the limits of the controllers `hierarchy` carries into `dir`.
+/// Writes the limits and device rules of the controllers `hierarchy` carries into `dir`.
 fn apply(hierarchy: &Hierarchy, dir: &Path, resources: &LinuxResources) -> Result<(), CgroupError> {
+    apply_limits(hierarchy, dir, resources)?;
+    if hierarchy.has("devices") {
+        // In order: the first rule ("deny a") empties the list, the rest open it up.
+        for rule in device_rules(resources)? {
+            let file = if rule.allow {
+                "devices.allow"
+            } else {
+                "devices.deny"
+            };
+            write(dir, file, &rule.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the memory, cpu, cpuset and pids limits `hierarchy` carries into `dir`.
+fn apply_limits(
+    hierarchy: &Hierarchy,
+    dir: &Path,
+    resources: &LinuxResources,
+) -> Result<(), CgroupError> {
     if let Some(memory) = resources.memory().filter(|_| hierarchy.has("memory")) {
         apply_memory(dir, memory)?;
     }
@@ -176,17 +270,6 @@ fn apply(hierarchy: &Hierarchy, dir: &Path, resources: &LinuxResources) -> Resul
         };
         write(dir, "pids.max", &max)?;
     }
-    if hierarchy.has("devices") {
-        // In order: the first rule ("deny a") empties the list, the rest open it up.
-        for rule in device_rules(resources)? {
-            let file = if rule.allow {
-                "devices.allow"
-            } else {
-                "devices.deny"
-            };
-            write(dir, file, &rule.to_string())?;
-        }
-    }
     Ok(())
 }
 // ANCHOR_END: v1_apply
@@ -194,14 +277,22 @@ fn apply(hierarchy: &Hierarchy, dir: &Path, resources: &LinuxResources) -> Resul
 // ANCHOR: v1_memory_cpu
 /// Memory in v1: the limit, memory+swap, and the soft limit.
 fn apply_memory(dir: &Path, memory: LinuxMemory) -> Result<(), CgroupError> {
+    // memory+swap exists only when the kernel accounts swap (swapaccount=1).
+    let swap = memory
+        .swap()
+        .filter(|_| dir.join("memory.memsw.limit_in_bytes").exists());
+    // The kernel keeps memory+swap at or above memory at every moment: a limit
+    // raised above the current memory+swap (an `update`) needs that one first.
+    let current_swap = read_number(dir, "memory.memsw.limit_in_bytes");
+    let swap_first =
+        matches!((memory.limit(), current_swap), (Some(l), Some(c)) if l > 0 && l as u64 > c);
+    if let (true, Some(swap)) = (swap_first, swap) {
+        write(dir, "memory.memsw.limit_in_bytes", &swap.to_string())?;
+    }
     if let Some(limit) = memory.limit() {
         write(dir, "memory.limit_in_bytes", &limit.to_string())?;
     }
-    // memory+swap must not be below memory, so it comes second; it exists
-    // only when the kernel accounts swap (swapaccount=1).
-    if let Some(swap) = memory.swap()
-        && dir.join("memory.memsw.limit_in_bytes").exists()
-    {
+    if let (false, Some(swap)) = (swap_first, swap) {
         write(dir, "memory.memsw.limit_in_bytes", &swap.to_string())?;
     }
     if let Some(reservation) = memory.reservation() {
@@ -313,6 +404,37 @@ impl Cgroups for CgroupV1 {
             .map(|h| (h.name.clone(), self.dir(h, &relative)))
             .collect())
     }
+
+    fn freeze(&self, spec: &Spec) -> Result<()> {
+        Ok(self.set_freezer(spec, "FROZEN")?)
+    }
+
+    fn thaw(&self, spec: &Spec) -> Result<()> {
+        Ok(self.set_freezer(spec, "THAWED")?)
+    }
+
+    fn stats(&self, spec: &Spec) -> Result<CgroupStats> {
+        Ok(self.sample(spec)?)
+    }
+
+    // ANCHOR: v1_update
+    /// The same writes as at the start, into the cgroups that exist; the
+    /// device rules stay as they were.
+    fn update(&self, spec: &Spec) -> Result<()> {
+        let relative = relative_path(spec)?;
+        let resources = resources(spec);
+        let hierarchies = self.hierarchies()?;
+        self.check_controllers(&hierarchies, &resources)?;
+        for hierarchy in &hierarchies {
+            let dir = self.dir(hierarchy, &relative);
+            if !dir.is_dir() {
+                return Err(CgroupError::NotFound { path: dir }.into());
+            }
+            apply_limits(hierarchy, &dir, &resources)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: v1_update
 }
 
 /// Sets the v1 freezer's state and waits until the kernel reports it

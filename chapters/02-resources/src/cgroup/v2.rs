@@ -8,14 +8,15 @@
 
 use std::path::{Path, PathBuf};
 
+use berth_engine::chapter::CgroupStats;
 use berth_engine::oci_spec::runtime::{LinuxMemory, LinuxResources, Spec};
 use berth_engine::{Cgroups, Result};
 
 use super::bpf;
 use super::bpf_sys::{DeviceFilter, KernelDeviceFilter};
 use super::{
-    CgroupError, device_rules, join_existing, keyed_value, kill_all, levels, make_dir,
-    needed_controllers, read, relative_path, remove_dir, resources, write,
+    CgroupError, device_rules, io_bytes, join_existing, keyed_value, kill_all, levels, make_dir,
+    needed_controllers, read, read_number, relative_path, remove_dir, resources, wait_until, write,
 };
 use crate::limits::DEFAULT_CPU_PERIOD;
 
@@ -92,6 +93,55 @@ impl CgroupV2 {
         }
         write(&dir, "cgroup.procs", &pid.to_string())
     }
+
+    /// The container's cgroup, which must exist.
+    fn existing(&self, spec: &Spec) -> Result<PathBuf, CgroupError> {
+        let dir = self.root.join(relative_path(spec)?);
+        match dir.is_dir() {
+            true => Ok(dir),
+            false => Err(CgroupError::NotFound { path: dir }),
+        }
+    }
+
+    // ANCHOR: v2_freeze
+    /// Writes `cgroup.freeze` and waits for `cgroup.events` to say `frozen`
+    /// with the same value: the kernel freezes tasks one by one.
+    fn set_frozen(&self, spec: &Spec, frozen: bool) -> Result<(), CgroupError> {
+        let dir = self.existing(spec)?;
+        let (value, state) = match frozen {
+            true => (1, "FROZEN"),
+            false => (0, "THAWED"),
+        };
+        write(&dir, "cgroup.freeze", &value.to_string())?;
+        wait_until(&dir, state, || {
+            Ok(keyed_value(&read(&dir, "cgroup.events")?, "frozen") == Some(value))
+        })
+    }
+    // ANCHOR_END: v2_freeze
+
+    // ANCHOR: v2_stats
+    /// One sample from the container's one cgroup; a missing file counts as zero.
+    fn sample(&self, spec: &Spec) -> Result<CgroupStats, CgroupError> {
+        let dir = self.existing(spec)?;
+        let keyed = |file: &str, key: &str| {
+            read(&dir, file)
+                .ok()
+                .and_then(|text| keyed_value(&text, key))
+                .unwrap_or(0)
+        };
+        let usage = read_number(&dir, "memory.current").unwrap_or(0);
+        let (blkio_read, blkio_write) = io_bytes(&read(&dir, "io.stat").unwrap_or_default());
+        Ok(CgroupStats {
+            cpu_ns: keyed("cpu.stat", "usage_usec") * 1000,
+            // docker stats leaves out the page cache the kernel may drop at once.
+            memory_usage: usage.saturating_sub(keyed("memory.stat", "inactive_file")),
+            memory_limit: read_number(&dir, "memory.max"),
+            pids_current: read_number(&dir, "pids.current").unwrap_or(0),
+            blkio_read,
+            blkio_write,
+        })
+    }
+    // ANCHOR_END: v2_stats
 }
 
 /// Enables, in `dir`'s `cgroup.subtree_control`, the controllers of
@@ -238,6 +288,25 @@ impl Cgroups for CgroupV2 {
     /// cgroup namespace, where the container's cgroup is the root.
     fn mounts(&self, _spec: &Spec) -> Result<Vec<(String, PathBuf)>> {
         Ok(Vec::new())
+    }
+
+    fn freeze(&self, spec: &Spec) -> Result<()> {
+        Ok(self.set_frozen(spec, true)?)
+    }
+
+    fn thaw(&self, spec: &Spec) -> Result<()> {
+        Ok(self.set_frozen(spec, false)?)
+    }
+
+    fn stats(&self, spec: &Spec) -> Result<CgroupStats> {
+        Ok(self.sample(spec)?)
+    }
+
+    /// The limits written again into the existing cgroup; the device program
+    /// stays attached as it was.
+    fn update(&self, spec: &Spec) -> Result<()> {
+        let dir = self.existing(spec)?;
+        Ok(apply(&dir, &resources(spec))?)
     }
 }
 
