@@ -50,3 +50,11 @@ pub mod reference;
 #[cfg_attr(not(feature = "solutions"), path = "../08-whiteouts/exercise.rs")]
 #[cfg_attr(feature = "solutions", path = "../08-whiteouts/solution.rs")]
 pub mod whiteouts;
+
+#[cfg_attr(not(feature = "solutions"), path = "../09-state-machine/exercise.rs")]
+#[cfg_attr(feature = "solutions", path = "../09-state-machine/solution.rs")]
+pub mod state_machine;
+
+#[cfg_attr(not(feature = "solutions"), path = "../10-restart-backoff/exercise.rs")]
+#[cfg_attr(feature = "solutions", path = "../10-restart-backoff/solution.rs")]
+pub mod restart_backoff;
