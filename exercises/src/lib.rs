@@ -58,3 +58,7 @@ pub mod state_machine;
 #[cfg_attr(not(feature = "solutions"), path = "../10-restart-backoff/exercise.rs")]
 #[cfg_attr(feature = "solutions", path = "../10-restart-backoff/solution.rs")]
 pub mod restart_backoff;
+
+#[cfg_attr(not(feature = "solutions"), path = "../11-detach-keys/exercise.rs")]
+#[cfg_attr(feature = "solutions", path = "../11-detach-keys/solution.rs")]
+pub mod detach_keys;
