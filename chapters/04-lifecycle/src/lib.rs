@@ -56,6 +56,8 @@ impl Chapter for Lifecycle {
             C::Rm(args) | C::Container(CC::Rm(args)) => rm::rm(engine, args),
             C::Ps(args) | C::Container(CC::Ls(args)) => ps::ps(engine, args),
             C::Logs(args) | C::Container(CC::Logs(args)) => logs::logs(engine, args),
+            C::Pause(args) | C::Container(CC::Pause(args)) => pause::pause(engine, args),
+            C::Unpause(args) | C::Container(CC::Unpause(args)) => pause::unpause(engine, args),
             C::Supervise(args) => supervisor::main(engine, args),
             _ => return None,
         })

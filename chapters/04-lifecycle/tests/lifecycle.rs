@@ -2,125 +2,15 @@
 //! `ch04` binary on a busybox image, asserting what the kernel and the state
 //! directory show — and that nothing is left once the containers are removed.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use berth_tests::env::{eventually, finish, spawn};
-use berth_tests::{Output, TestEnv, assert_nothing_left};
 use serde_json::Value;
 
-/// A test's world with a `busybox` image imported.
-struct World {
-    env: TestEnv,
-}
+mod common;
 
-impl World {
-    fn new(test: &str) -> Option<World> {
-        let env = TestEnv::new(test)?;
-        let tar = env.state.path().join("busybox.tar");
-        let status = Command::new("tar")
-            .arg("-C")
-            .arg(env.rootfs())
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .expect("running tar");
-        assert!(status.success());
-        let world = World { env };
-        world
-            .ch04(&["import", tar.to_str().unwrap(), "busybox"])
-            .assert_success();
-        std::fs::remove_file(tar).unwrap();
-        Some(world)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ch04"));
-        command
-            .env("BERTH_ROOT", self.env.state.path())
-            .env("BERTH_RUN", self.env.run.path())
-            .env("BERTH_CGROUP_PARENT", &self.env.cgroup_parent)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command
-    }
-
-    fn ch04(&self, args: &[&str]) -> Output {
-        finish(spawn(&mut self.command(args)))
-    }
-
-    /// `run -d busybox CMD…`, returning the id.
-    fn daemon(&self, options: &[&str], cmd: &[&str]) -> String {
-        let mut args = vec!["run", "-d"];
-        args.extend(options);
-        args.push("busybox");
-        args.extend(cmd);
-        let out = self.ch04(&args);
-        out.assert_success();
-        out.stdout.trim().to_string()
-    }
-
-    /// The record of container `id`, as written.
-    fn record(&self, id: &str) -> Value {
-        let path = self.containers().join(id).join("container.json");
-        serde_json::from_slice(&std::fs::read(path).expect("the record")).unwrap()
-    }
-
-    fn containers(&self) -> PathBuf {
-        self.env.state.path().join("containers")
-    }
-
-    /// ps -a's STATUS column of the container named `name`.
-    fn status_of(&self, name: &str) -> String {
-        let out = self.ch04(&[
-            "ps",
-            "-a",
-            "--filter",
-            &format!("name={name}"),
-            "--format",
-            "{{.Status}}",
-        ]);
-        out.stdout.trim().to_string()
-    }
-
-    /// Removes every container, then checks that nothing of them remains.
-    fn clean_up(self) {
-        let ids = self.ch04(&["ps", "-aq"]).stdout;
-        let ids: Vec<&str> = ids.split_whitespace().collect();
-        if !ids.is_empty() {
-            let mut args = vec!["rm", "-f"];
-            args.extend(&ids);
-            self.ch04(&args).assert_success();
-        }
-        assert_eq!(self.ch04(&["ps", "-aq"]).stdout, "");
-        assert!(
-            supervisors_of(self.env.state.path()).is_empty(),
-            "a supervisor is left"
-        );
-        assert_nothing_left(&self.env);
-    }
-}
-
-/// Processes whose environment names this state root (supervisors, containers' runtimes).
-fn supervisors_of(state: &std::path::Path) -> Vec<String> {
-    let needle = format!("BERTH_ROOT={}", state.display());
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let is_ours = environ.split(|&b| b == 0).any(|v| v == needle.as_bytes());
-        if is_ours && String::from_utf8_lossy(&cmdline).contains("supervise") {
-            found.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    found
-}
+use common::World;
 
 #[test]
 fn the_hello_world_daemon_logs_shows_up_and_stops_with_137() {

@@ -25,6 +25,9 @@ pub fn kill(engine: &Engine, args: &KillArgs) -> Result<i32> {
             .update(&record.id, |r| r.state.stopped_by_user = true)?;
         protocol::signal(engine, &record.id, signal as i32)
             .map_err(|e| Error::failed(format!("Cannot kill container: {given}: {e}")))?;
+        if signal == nix::sys::signal::Signal::SIGKILL {
+            super::pause::thaw_if_paused(world, &record.id);
+        }
         events::emit(
             engine,
             &record,

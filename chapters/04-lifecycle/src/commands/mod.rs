@@ -3,6 +3,7 @@
 pub mod create;
 pub mod kill;
 pub mod logs;
+pub mod pause;
 pub mod ps;
 pub mod restart;
 pub mod rm;

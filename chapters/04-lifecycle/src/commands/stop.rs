@@ -6,10 +6,11 @@ use berth_engine::cli::StopArgs;
 use berth_engine::{Engine, Error, Result};
 use berth_isolation::runtime::signals;
 
+use super::pause::thaw_if_paused;
 use super::{World, for_each, wait_for_supervisor};
 use crate::events;
 use crate::record::ContainerRecord;
-use crate::state::{Action, Answer, decide};
+use crate::state::{Action, Answer, Status, decide};
 use crate::supervisor::protocol::{self, Request};
 
 /// `stop`: prints each name given.
@@ -39,12 +40,18 @@ pub fn stop_container(
         }
     }
     let signal_name = signal.unwrap_or(&record.config.stop_signal);
-    let signal = signals::parse(signal_name)
+    let mut signal = signals::parse(signal_name)
         .map_err(|_| Error::failed(format!("Invalid signal: {signal_name}")))?;
-    let timeout = match time.or(record.config.stop_timeout).unwrap_or(10) {
+    let mut timeout = match time.or(record.config.stop_timeout).unwrap_or(10) {
         t if t < 0 => None,
         t => Some(Duration::from_secs(t as u64)),
     };
+    // A frozen process cannot act on a stop signal: a paused container is
+    // killed and thawed at once, and ends 137 as in docker.
+    if record.state.status == Status::Paused {
+        signal = nix::sys::signal::Signal::SIGKILL;
+        timeout = Some(Duration::ZERO);
+    }
     world
         .containers
         .update(&record.id, |r| r.state.stopped_by_user = true)?;
@@ -74,6 +81,9 @@ pub fn signal_and_wait(
         return Ok(());
     };
     let _ = protocol::signal(engine, &record.id, signal);
+    if signal == libc::SIGKILL {
+        thaw_if_paused(world, &record.id);
+    }
     let failed = |e: std::io::Error| Error::failed(format!("waiting for {}: {e}", record.name));
     let exited = match protocol::reply(&mut waiter, timeout) {
         Ok(Some(_)) => true,
@@ -82,6 +92,7 @@ pub fn signal_and_wait(
     };
     if !exited {
         let _ = protocol::signal(engine, &record.id, libc::SIGKILL);
+        thaw_if_paused(world, &record.id);
         match protocol::reply(&mut waiter, Some(Duration::from_secs(30))) {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
