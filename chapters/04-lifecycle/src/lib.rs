@@ -58,6 +58,8 @@ impl Chapter for Lifecycle {
             C::Logs(args) | C::Container(CC::Logs(args)) => logs::logs(engine, args),
             C::Pause(args) | C::Container(CC::Pause(args)) => pause::pause(engine, args),
             C::Unpause(args) | C::Container(CC::Unpause(args)) => pause::unpause(engine, args),
+            C::Inspect(args) => inspect::inspect(engine, args),
+            C::Container(CC::Inspect(args)) => inspect::container_inspect(engine, args),
             C::Supervise(args) => supervisor::main(engine, args),
             _ => return None,
         })

@@ -106,3 +106,75 @@ fn rm_f_of_a_paused_container_leaves_nothing() {
         .is_empty()));
     w.clean_up();
 }
+
+#[test]
+fn inspect_shows_containers_in_docker_s_shape_then_images() {
+    let Some(w) = World::new("ch04 inspect") else {
+        return;
+    };
+    let options = [
+        "--name",
+        "web",
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--restart",
+        "on-failure:3",
+        "--label",
+        "tier=front",
+    ];
+    let id = w.daemon(&options, &["sleep", "100"]);
+    let out = w.ch04(&["inspect", "web"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let list: Value = serde_json::from_str(&out.stdout).unwrap();
+    let c = &list[0];
+    assert_eq!(c["Id"], id.as_str());
+    assert_eq!(c["Name"], "/web");
+    assert_eq!(
+        (c["Path"].as_str(), c["Args"][0].as_str()),
+        (Some("sleep"), Some("100"))
+    );
+    assert_eq!(c["State"]["Status"], "running");
+    assert_eq!(c["State"]["Running"], true);
+    assert_eq!(c["State"]["Pid"], w.record(&id)["State"]["Pid"]);
+    assert_eq!(c["State"]["FinishedAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(c["HostConfig"]["Memory"], 64 << 20);
+    assert_eq!(c["HostConfig"]["NanoCpus"], 500_000_000);
+    assert_eq!(c["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
+    assert_eq!(c["HostConfig"]["RestartPolicy"]["MaximumRetryCount"], 3);
+    assert_eq!(c["Config"]["Labels"]["tier"], "front");
+    assert_eq!(c["Config"]["Image"], "busybox");
+    assert!(c["Image"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(c["Mounts"], Value::Array(vec![]));
+    assert!(std::path::Path::new(c["LogPath"].as_str().unwrap()).is_file());
+    // Keys in docker's order: Id first, then Created, Path, Args, State.
+    let keys: Vec<usize> = ["\"Id\"", "\"Created\"", "\"Path\"", "\"State\"", "\"Name\""]
+        .iter()
+        .map(|k| out.stdout.find(k).unwrap())
+        .collect();
+    assert!(keys.windows(2).all(|p| p[0] < p[1]), "{keys:?}");
+
+    let both = w.ch04(&["inspect", "web", "busybox", "nothere"]);
+    assert_eq!(both.code, 1);
+    assert_eq!(both.stderr.trim(), "Error: No such object: nothere");
+    let list: Value = serde_json::from_str(&both.stdout).unwrap();
+    assert_eq!(list[0]["Name"], "/web");
+    assert_eq!(list[1]["RepoTags"][0], "busybox:latest");
+    let format = w.ch04(&["inspect", "-f", "{{.State.Status}} {{.Name}}", "web"]);
+    assert_eq!(format.stdout, "running /web\n");
+    let only = w.ch04(&["container", "inspect", "busybox"]);
+    assert_eq!(only.code, 1);
+    assert_eq!(only.stderr.trim(), "Error: No such container: busybox");
+    let typed = w.ch04(&["inspect", "--type", "image", "-f", "{{.Id}}", "busybox"]);
+    assert!(typed.stdout.starts_with("sha256:"), "{typed:?}");
+    w.ch04(&["stop", "-t", "1", "web"]).assert_success();
+    let stopped = w.ch04(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.ExitCode}} {{.State.Pid}}",
+        "web",
+    ]);
+    assert_eq!(stopped.stdout, "exited 137 0\n");
+    w.clean_up();
+}

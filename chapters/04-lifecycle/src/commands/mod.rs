@@ -1,6 +1,7 @@
 //! The CLI glue, one command per file, on top of the records and the supervisor.
 
 pub mod create;
+pub mod inspect;
 pub mod kill;
 pub mod logs;
 pub mod pause;
