@@ -62,3 +62,7 @@ pub mod restart_backoff;
 #[cfg_attr(not(feature = "solutions"), path = "../11-detach-keys/exercise.rs")]
 #[cfg_attr(feature = "solutions", path = "../11-detach-keys/solution.rs")]
 pub mod detach_keys;
+
+#[cfg_attr(not(feature = "solutions"), path = "../12-json-log-tail/exercise.rs")]
+#[cfg_attr(feature = "solutions", path = "../12-json-log-tail/solution.rs")]
+pub mod json_log_tail;
