@@ -60,6 +60,8 @@ impl Chapter for Lifecycle {
             C::Unpause(args) | C::Container(CC::Unpause(args)) => pause::unpause(engine, args),
             C::Inspect(args) => inspect::inspect(engine, args),
             C::Container(CC::Inspect(args)) => inspect::container_inspect(engine, args),
+            C::Rename(args) | C::Container(CC::Rename(args)) => rename::rename(engine, args),
+            C::Container(CC::Prune(args)) => prune::prune(engine, args),
             C::Supervise(args) => supervisor::main(engine, args),
             _ => return None,
         })

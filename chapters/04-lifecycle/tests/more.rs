@@ -178,3 +178,53 @@ fn inspect_shows_containers_in_docker_s_shape_then_images() {
     assert_eq!(stopped.stdout, "exited 137 0\n");
     w.clean_up();
 }
+
+#[test]
+fn rename_keeps_names_unique_and_prune_removes_only_stopped_containers() {
+    let Some(w) = World::new("ch04 rename prune") else {
+        return;
+    };
+    let running = w.daemon(&["--name", "keeper"], &["sleep", "100"]);
+    let done = w.ch04(&["create", "--name", "old", "busybox", "true"]);
+    done.assert_success();
+    let done = done.stdout.trim().to_string();
+    let out = w.ch04(&["rename", "old", "new"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    assert_eq!(w.record(&done)["Name"], "new");
+    assert_eq!(w.status_of("new"), "Created");
+    // The old name is free again; the new one is taken.
+    w.ch04(&["create", "--name", "old", "busybox", "true"])
+        .assert_success();
+    let conflict = w.ch04(&["rename", "new", "keeper"]);
+    assert_eq!(conflict.code, 1);
+    assert!(
+        conflict
+            .stderr
+            .contains("Conflict. The container name \"/keeper\" is already in use"),
+        "{conflict:?}"
+    );
+    assert_eq!(w.record(&done)["Name"], "new");
+    let same = w.ch04(&["rename", "new", "new"]);
+    assert_eq!(same.code, 1);
+    let invalid = w.ch04(&["rename", "new", "no way"]);
+    assert!(
+        invalid.stderr.contains("Invalid container name"),
+        "{invalid:?}"
+    );
+
+    let young = w.ch04(&["container", "prune", "-f", "--filter", "until=1h"]);
+    assert_eq!(young.stdout, "Total reclaimed space: 0B\n", "{young:?}");
+    let pruned = w.ch04(&["container", "prune", "-f"]);
+    assert_eq!(pruned.code, 0, "{pruned:?}");
+    let lines = pruned.lines();
+    assert_eq!(lines[0], "Deleted Containers:");
+    assert_eq!(
+        lines.len(),
+        5,
+        "two ids, a blank line, the total: {lines:?}"
+    );
+    assert!(lines.contains(&done.as_str()));
+    assert!(lines[4].starts_with("Total reclaimed space: "));
+    assert_eq!(w.ch04(&["ps", "-aq", "--no-trunc"]).stdout.trim(), running);
+    w.clean_up();
+}
