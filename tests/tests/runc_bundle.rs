@@ -36,7 +36,7 @@ fn copy_berths_bundle(env: &TestEnv, bin: Binary) -> CopiedBundle {
         .expect("BERTH_RUN/bundles")
         .flatten()
         .map(|e| e.path())
-        .next()
+        .find(|p| p.is_dir())
         .expect("one bundle");
     let id = original.file_name().unwrap().to_string_lossy().into_owned();
     let dir = tempfile::Builder::new()
