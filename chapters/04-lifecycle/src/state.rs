@@ -80,6 +80,8 @@ pub enum Refusal {
     Paused,
     /// `rm` of a live container without `-f`.
     StillRunning,
+    /// `start` of a container whose removal failed half-way.
+    Dead,
 }
 
 impl Refusal {
@@ -91,6 +93,9 @@ impl Refusal {
             ),
             Refusal::Paused => format!(
                 "Error response from daemon: cannot start a paused container, try unpause instead ({name})"
+            ),
+            Refusal::Dead => format!(
+                "Error response from daemon: container {name} is marked for removal and cannot be started"
             ),
             Refusal::StillRunning => format!(
                 "Error response from daemon: You cannot remove a {status} container {name}. \
@@ -106,14 +111,16 @@ pub fn decide(action: Action, status: Status) -> Answer {
     use Action as A;
     use Status as S;
     match (action, status) {
-        (A::Start, S::Created | S::Exited | S::Dead) => Answer::Proceed,
+        (A::Start, S::Created | S::Exited) => Answer::Proceed,
+        (A::Start, S::Dead) => Answer::Refuse(Refusal::Dead),
         (A::Start, S::Running | S::Restarting) => Answer::AlreadyDone,
         (A::Start, S::Paused) => Answer::Refuse(Refusal::Paused),
 
         (A::Stop, S::Running | S::Paused | S::Restarting) => Answer::Proceed,
         (A::Stop, S::Created | S::Exited | S::Dead) => Answer::AlreadyDone,
 
-        (A::Kill, S::Running | S::Paused) => Answer::Proceed,
+        // A restarting container counts as running: a kill ends its restarts.
+        (A::Kill, S::Running | S::Paused | S::Restarting) => Answer::Proceed,
         (A::Kill, _) => Answer::Refuse(Refusal::NotRunning),
 
         (A::Remove, S::Running | S::Paused | S::Restarting) => {
@@ -142,7 +149,7 @@ mod tests {
             (A::Start, S::Paused, refuse(Refusal::Paused)),
             (A::Start, S::Restarting, done.clone()),
             (A::Start, S::Exited, proceed.clone()),
-            (A::Start, S::Dead, proceed.clone()),
+            (A::Start, S::Dead, refuse(Refusal::Dead)),
             (A::Stop, S::Created, done.clone()),
             (A::Stop, S::Running, proceed.clone()),
             (A::Stop, S::Paused, proceed.clone()),
@@ -152,7 +159,7 @@ mod tests {
             (A::Kill, S::Created, refuse(Refusal::NotRunning)),
             (A::Kill, S::Running, proceed.clone()),
             (A::Kill, S::Paused, proceed.clone()),
-            (A::Kill, S::Restarting, refuse(Refusal::NotRunning)),
+            (A::Kill, S::Restarting, proceed.clone()),
             (A::Kill, S::Exited, refuse(Refusal::NotRunning)),
             (A::Kill, S::Dead, refuse(Refusal::NotRunning)),
             (A::Remove, S::Created, proceed.clone()),

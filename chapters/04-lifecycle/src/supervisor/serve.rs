@@ -359,7 +359,7 @@ impl<'a> Supervisor<'a> {
             restart
         });
         let Ok((record, restart)) = updated else {
-            self.notify_exit(code);
+            self.notify_exit(code, true);
             return false;
         };
         if oom {
@@ -374,7 +374,7 @@ impl<'a> Supervisor<'a> {
         if !restart && record.auto_remove {
             crate::commands::rm::remove_record(self.engine, &record);
         }
-        self.notify_exit(code);
+        self.notify_exit(code, !restart);
         restart
     }
     // ANCHOR_END: supervisor_finish
@@ -432,8 +432,10 @@ impl<'a> Supervisor<'a> {
         true
     }
 
-    /// Answers every waiting client and ends every attached one.
-    fn notify_exit(&mut self, code: i32) {
+    /// Ends every attached client; answers the waiting ones only when the
+    /// container ended for good (`wait` does not return while it restarts,
+    /// as in docker, where a restarting container still counts as running).
+    fn notify_exit(&mut self, code: i32, for_good: bool) {
         let reply = line(&Reply {
             ok: true,
             exit_code: Some(code),
@@ -442,7 +444,7 @@ impl<'a> Supervisor<'a> {
         let frame = protocol::frame(EXIT, code.to_string().as_bytes());
         for client in &mut self.clients {
             match client.role {
-                Role::Waiting => {
+                Role::Waiting if for_good => {
                     let _ = client.stream.write_all(&reply);
                     client.role = Role::Gone;
                 }
@@ -701,7 +703,7 @@ impl<'a> Supervisor<'a> {
             .containers
             .load(&self.id)
             .map_or(code, |r| r.state.exit_code);
-        self.notify_exit(last);
+        self.notify_exit(last, true);
         let ours = std::fs::metadata(&self.socket).is_ok_and(|m| m.ino() == self.socket_inode);
         if ours {
             let _ = std::fs::remove_file(&self.socket);
