@@ -2,7 +2,8 @@
 //! `images/` directory is an OCI image layout others can open, `save` writes an archive
 //! skopeo accepts, and berth loads the OCI archives skopeo makes (zstd layers too).
 //!
-//! The tests need skopeo and umoci (apt) and skip with a reason without them.
+//! The tests need skopeo, umoci and podman (apt) and skip with a reason without them;
+//! podman loads berth's `save` output into a private store of its own.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -139,4 +140,53 @@ fn skopeo_manifest(skopeo: &Path, archive: &Path) -> serde_json::Value {
         ],
     );
     serde_json::from_str(&raw).unwrap()
+}
+
+#[test]
+fn podman_loads_berths_save_output_with_the_same_id() {
+    let test = "podman_loads_berths_save_output_with_the_same_id";
+    let Some(env) = TestEnv::new(test) else {
+        return;
+    };
+    let Some(podman) = tool(test, "podman") else {
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    imported_image(&env, scratch.path(), "peer-podman:v1");
+    let archive = scratch.path().join("saved.tar");
+    ch03(
+        &env,
+        &["save", "-o", &archive.to_string_lossy(), "peer-podman:v1"],
+    )
+    .assert_success();
+
+    // A private podman store, so the machine's own is untouched; vfs needs no mounts.
+    let root = scratch.path().join("podman-root");
+    let runroot = scratch.path().join("podman-run");
+    let private = |args: &[&str]| {
+        let mut all = vec![
+            "--root",
+            root.to_str().unwrap(),
+            "--runroot",
+            runroot.to_str().unwrap(),
+            "--storage-driver",
+            "vfs",
+        ];
+        all.extend_from_slice(args);
+        peer(&podman, &all)
+    };
+    let loaded = private(&["load", "-i", &archive.to_string_lossy()]);
+    assert!(
+        loaded.contains("Loaded image: docker.io/library/peer-podman:v1"),
+        "{loaded}"
+    );
+    let id = private(&["image", "inspect", "--format", "{{.Id}}", "peer-podman:v1"]);
+    let ours = index_json(&env);
+    assert!(ours["manifests"].as_array().is_some_and(|m| m.len() == 1));
+    let berth_id = ch03(
+        &env,
+        &["image", "inspect", "--format", "{{.Id}}", "peer-podman:v1"],
+    );
+    assert_eq!(format!("sha256:{}", id.trim()), berth_id.stdout.trim());
+    assert_nothing_left(&env);
 }

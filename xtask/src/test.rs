@@ -22,6 +22,7 @@ pub const PACKAGES: &[&str] = &[
     "docker.io",
     "skopeo",
     "umoci",
+    "podman",
 ];
 
 /// One named step of the CI run.
