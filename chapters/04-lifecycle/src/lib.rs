@@ -62,6 +62,7 @@ impl Chapter for Lifecycle {
             C::Container(CC::Inspect(args)) => inspect::container_inspect(engine, args),
             C::Rename(args) | C::Container(CC::Rename(args)) => rename::rename(engine, args),
             C::Container(CC::Prune(args)) => prune::prune(engine, args),
+            C::Attach(args) | C::Container(CC::Attach(args)) => attach::attach(engine, args),
             C::Supervise(args) => supervisor::main(engine, args),
             _ => return None,
         })

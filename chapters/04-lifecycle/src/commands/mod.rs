@@ -1,5 +1,6 @@
 //! The CLI glue, one command per file, on top of the records and the supervisor.
 
+pub mod attach;
 pub mod create;
 pub mod inspect;
 pub mod kill;

@@ -1,0 +1,171 @@
+//! End-to-end tests of `attach` as root: a user at a terminal types into a
+//! running container and leaves it with the detach keys.
+
+mod common;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::World;
+use nix::pty::{Winsize, openpty};
+
+/// A command running on a terminal the test types into and reads from.
+struct Terminal {
+    child: Child,
+    master: File,
+    seen: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Terminal {
+    /// Starts `command` with a new pseudo-terminal as its controlling terminal.
+    fn start(mut command: Command) -> Terminal {
+        let size = Winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = openpty(Some(&size), None).expect("openpty");
+        for set in [Command::stdin, Command::stdout, Command::stderr] {
+            set(&mut command, Stdio::from(pty.slave.try_clone().unwrap()));
+        }
+        // SAFETY: setsid and ioctl are async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("starting on a terminal");
+        drop(command);
+        drop(pty.slave);
+        let master = File::from(pty.master);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = master.try_clone().unwrap();
+        let sink = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = reader.read(&mut chunk) {
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Terminal {
+            child,
+            master,
+            seen,
+        }
+    }
+
+    fn transcript(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+    }
+
+    fn type_bytes(&mut self, bytes: &[u8]) {
+        self.master.write_all(bytes).unwrap();
+    }
+
+    /// Waits (at most 10 s) until the transcript shows `text`.
+    fn expect(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.transcript().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} on the terminal: {:?}",
+                self.transcript()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits (at most 10 s) for the command's exit code.
+    fn exit_code(&mut self) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still attached: {:?}", self.transcript());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn attach_types_into_the_shell_and_ctrl_p_ctrl_q_leaves_it_running() {
+    let Some(w) = World::new("ch04 attach") else {
+        return;
+    };
+    let id = w.daemon(&["-it", "--name", "shell"], &["sh"]);
+    let mut term = Terminal::start(w.command(&["attach", "shell"]));
+    term.type_bytes(b"echo hi$((40+2))\n");
+    term.expect("hi42");
+    term.type_bytes(b"\x10\x11");
+    assert_eq!(term.exit_code(), 1, "{}", term.transcript());
+    term.expect("read escape sequence");
+    assert!(
+        w.status_of("shell").starts_with("Up"),
+        "{}",
+        w.status_of("shell")
+    );
+
+    // Other keys, split across reads; a broken match goes on to the shell.
+    let mut term = Terminal::start(w.command(&["attach", "--detach-keys", "ctrl-a,d", &id]));
+    term.type_bytes(b"echo \x01");
+    std::thread::sleep(Duration::from_millis(100));
+    term.type_bytes(b"x-$((6*7))\n");
+    term.expect("x-42");
+    term.type_bytes(b"\x01");
+    std::thread::sleep(Duration::from_millis(100));
+    term.type_bytes(b"d");
+    assert_eq!(term.exit_code(), 1, "{}", term.transcript());
+    assert!(w.status_of("shell").starts_with("Up"));
+
+    // The shell's own exit ends the attach with its code.
+    let mut term = Terminal::start(w.command(&["attach", "shell"]));
+    term.type_bytes(b"exit 7\n");
+    assert_eq!(term.exit_code(), 7, "{}", term.transcript());
+    assert!(w.status_of("shell").starts_with("Exited (7)"));
+    w.clean_up();
+}
+
+#[test]
+fn run_it_detaches_with_code_0_and_attach_refuses_stopped_containers() {
+    let Some(w) = World::new("ch04 run -it detach") else {
+        return;
+    };
+    let mut term = Terminal::start(w.command(&["run", "-it", "--name", "fg", "busybox", "sh"]));
+    term.type_bytes(b"echo in-$((1+1))\n");
+    term.expect("in-2");
+    term.type_bytes(b"\x10\x11");
+    assert_eq!(term.exit_code(), 0, "{}", term.transcript());
+    assert!(!term.transcript().contains("read escape sequence"));
+    assert!(w.status_of("fg").starts_with("Up"));
+
+    w.ch04(&["create", "--name", "idle", "busybox", "true"])
+        .assert_success();
+    let out = w.ch04(&["attach", "idle"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("You cannot attach to a stopped container, start it first"),
+        "{}",
+        out.stderr
+    );
+    let out = w.ch04(&["attach", "--detach-keys", "ctrl-1", "fg"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("ctrl-1"), "{}", out.stderr);
+    w.ch04(&["pause", "fg"]).assert_success();
+    let out = w.ch04(&["attach", "fg"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("unpause it first"), "{}", out.stderr);
+    w.clean_up();
+}
