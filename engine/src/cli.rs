@@ -1305,6 +1305,41 @@ pub enum RuntimeCommand {
         /// Container id
         id: String,
     },
+    /// Run a new process in a running container; exits with its status
+    Exec {
+        /// The process to run, as an OCI process JSON (instead of CMD and the flags below)
+        #[arg(short, long, value_name = "FILE")]
+        process: Option<String>,
+        /// Allocate a pseudo-TTY
+        #[arg(short, long)]
+        tty: bool,
+        /// Unix socket that receives the pty master with --tty
+        #[arg(long, value_name = "PATH")]
+        console_socket: Option<String>,
+        /// Write the process's pid to this file
+        #[arg(long, value_name = "FILE")]
+        pid_file: Option<String>,
+        /// Return as soon as the process runs, without waiting for it
+        #[arg(short, long)]
+        detach: bool,
+        /// Working directory inside the container
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<String>,
+        /// Set an environment variable
+        #[arg(short, long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// Run as this user (format: <uid>[:<gid>])
+        #[arg(short, long, value_name = "UID[:GID]")]
+        user: Option<String>,
+        /// Add a capability to the process's sets
+        #[arg(long, value_name = "CAP")]
+        cap: Vec<String>,
+        /// Container id
+        id: String,
+        /// The command and its arguments (without --process)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
 }
 
 #[cfg(test)]

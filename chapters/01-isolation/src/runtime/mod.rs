@@ -18,6 +18,7 @@ pub mod channel;
 mod create;
 mod delete;
 pub mod error;
+pub mod exec;
 pub mod init;
 mod kill;
 pub mod options;
@@ -60,6 +61,7 @@ pub fn command(engine: &Engine, cmd: &RuntimeCommand) -> Result<i32> {
         RuntimeCommand::State { id } => state::state(engine, id),
         RuntimeCommand::Kill { all, id, signal } => kill::kill(engine, id, signal, *all),
         RuntimeCommand::Delete { force, id } => delete::delete(engine, id, *force),
+        exec @ RuntimeCommand::Exec { .. } => exec::command(engine, exec),
         RuntimeCommand::Run {
             bundle,
             pid_file,
