@@ -63,6 +63,8 @@ impl Chapter for Lifecycle {
             C::Rename(args) | C::Container(CC::Rename(args)) => rename::rename(engine, args),
             C::Container(CC::Prune(args)) => prune::prune(engine, args),
             C::Attach(args) | C::Container(CC::Attach(args)) => attach::attach(engine, args),
+            C::Top(args) | C::Container(CC::Top(args)) => top::top(engine, args),
+            C::Stats(args) | C::Container(CC::Stats(args)) => stats::stats(engine, args),
             C::Supervise(args) => supervisor::main(engine, args),
             _ => return None,
         })

@@ -13,7 +13,9 @@ pub mod restart;
 pub mod rm;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod stop;
+pub mod top;
 pub mod wait;
 
 use std::time::{Duration, Instant};
