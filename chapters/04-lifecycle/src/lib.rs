@@ -65,6 +65,7 @@ impl Chapter for Lifecycle {
             C::Attach(args) | C::Container(CC::Attach(args)) => attach::attach(engine, args),
             C::Top(args) | C::Container(CC::Top(args)) => top::top(engine, args),
             C::Stats(args) | C::Container(CC::Stats(args)) => stats::stats(engine, args),
+            C::Update(args) | C::Container(CC::Update(args)) => update::update(engine, args),
             C::Supervise(args) => supervisor::main(engine, args),
             _ => return None,
         })

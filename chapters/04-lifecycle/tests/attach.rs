@@ -2,6 +2,7 @@
 //! running container and leaves it with the detach keys.
 
 mod common;
+mod guard;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::World;
+use guard::Guarded;
 use nix::pty::{Winsize, openpty};
 
 /// A command running on a terminal the test types into and reads from.
@@ -104,6 +106,7 @@ fn attach_types_into_the_shell_and_ctrl_p_ctrl_q_leaves_it_running() {
     let Some(w) = World::new("ch04 attach") else {
         return;
     };
+    let w = Guarded::new(w);
     let id = w.daemon(&["-it", "--name", "shell"], &["sh"]);
     let mut term = Terminal::start(w.command(&["attach", "shell"]));
     term.type_bytes(b"echo hi$((40+2))\n");
@@ -142,6 +145,7 @@ fn run_it_detaches_with_code_0_and_attach_refuses_stopped_containers() {
     let Some(w) = World::new("ch04 run -it detach") else {
         return;
     };
+    let w = Guarded::new(w);
     let mut term = Terminal::start(w.command(&["run", "-it", "--name", "fg", "busybox", "sh"]));
     term.type_bytes(b"echo in-$((1+1))\n");
     term.expect("in-2");

@@ -2,14 +2,17 @@
 //! kernel says about the container's cgroup.
 
 mod common;
+mod guard;
 
 use common::World;
+use guard::Guarded;
 
 #[test]
 fn top_lists_the_container_s_processes_with_docker_s_columns() {
     let Some(w) = World::new("ch04 top") else {
         return;
     };
+    let w = Guarded::new(w);
     let id = w.daemon(
         &["--name", "two"],
         &["sh", "-c", "sleep 1001 & exec sleep 1002"],
@@ -67,6 +70,7 @@ fn stats_shows_a_busy_core_the_memory_limit_and_the_pids() {
     let Some(w) = World::new("ch04 stats") else {
         return;
     };
+    let w = Guarded::new(w);
     w.daemon(
         &["--name", "busy", "--memory", "64m"],
         &["sh", "-c", "sleep 1000 & while :; do :; done"],

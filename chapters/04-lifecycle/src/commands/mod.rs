@@ -16,6 +16,7 @@ pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod top;
+pub mod update;
 pub mod wait;
 
 use std::time::{Duration, Instant};
