@@ -72,8 +72,9 @@ pub fn run_container(
 // ANCHOR: sweep_abandoned
 /// Cleans up after runs that were killed (`kill -9` of `ch01`): their container
 /// died with them (the init asked for SIGKILL when its parent dies), but their
-/// bundle, runtime state and cgroup are still there. A run's lock file is free
-/// only when the run is gone.
+/// bundle, runtime state and cgroup are still there: `runtime delete` releases
+/// the last two (the state keeps a copy of the spec, which names the cgroup). A
+/// run's lock file is free only when the run is gone.
 fn sweep_abandoned(engine: &Engine, bundles: &Path) {
     let Ok(entries) = fs::read_dir(bundles) else {
         return;
@@ -98,14 +99,6 @@ fn sweep_abandoned(engine: &Engine, bundles: &Path) {
             id: id.to_string(),
         };
         let _ = runtime::command(engine, &delete);
-        // The cgroup is named in the bundle's spec.
-        let spec = fs::read(bundles.join(id).join("config.json")).ok();
-        if let (Some(cgroups), Some(spec)) = (
-            engine.cgroups(),
-            spec.and_then(|s| serde_json::from_slice(&s).ok()),
-        ) {
-            let _ = cgroups.remove(&spec);
-        }
         let _ = fs::remove_dir_all(bundles.join(id));
         let _ = fs::remove_file(&path);
     }

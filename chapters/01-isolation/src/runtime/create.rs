@@ -61,11 +61,7 @@ fn create_in(
     .map_err(RuntimeError::io("setting the exec fifo's mode"))?;
     let fifo = nix::fcntl::open(&fifo_path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(RuntimeError::sys("opening the exec fifo"))?;
-    std::fs::write(
-        state.spec_copy(),
-        serde_json::to_vec_pretty(&bundle.spec).expect("a spec serialises"),
-    )
-    .map_err(RuntimeError::io("saving the spec"))?;
+    state.save_spec(&bundle.spec)?;
     let launched = spawn::launch(
         engine,
         bundle,

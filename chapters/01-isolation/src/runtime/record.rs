@@ -188,6 +188,16 @@ impl StateDir {
         self.dir.join("config.json")
     }
 
+    /// Keeps the spec the container was made from: `delete` finds its cgroup
+    /// and `exec` its process in it, even if the bundle changed meanwhile.
+    pub fn save_spec(
+        &self,
+        spec: &berth_engine::oci_spec::runtime::Spec,
+    ) -> Result<(), RuntimeError> {
+        let json = serde_json::to_vec_pretty(spec).expect("a spec serialises");
+        std::fs::write(self.spec_copy(), json).map_err(RuntimeError::io("saving the spec"))
+    }
+
     /// Serialises commands on this container (released when dropped).
     pub fn lock(&self) -> Result<Lock, RuntimeError> {
         lock(&self.dir.join("lock"))

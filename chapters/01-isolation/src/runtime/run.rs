@@ -32,6 +32,10 @@ pub fn run(
     }
     let security = ProcessSecurity::from_spec(bundle.process(), bundle.spec.linux().as_ref())?;
     let state = StateDir::create(engine, id)?;
+    if let Err(e) = state.save_spec(&bundle.spec) {
+        let _ = state.remove();
+        return Err(e.into());
+    }
     let (signal_fd, old_mask) = match signals::intercept() {
         Ok(intercepted) => intercepted,
         Err(e) => {

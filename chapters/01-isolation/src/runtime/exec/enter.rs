@@ -12,8 +12,8 @@ use nix::sys::signal::SigSet;
 
 use super::target::Namespace;
 use crate::runtime::channel::{Channel, Message};
-use crate::runtime::init::process;
 use crate::runtime::init::{InitFailure, Step};
+use crate::runtime::init::{process, system};
 use crate::security::ProcessSecurity;
 
 /// Everything the child needs, prepared by the runtime before fork.
@@ -75,6 +75,9 @@ fn become_the_command(ctx: &ExecContext) -> Result<Infallible, InitFailure> {
             .send(&Message::Console, Some(master.as_fd()))
             .step(|| "sending the pty to the runtime".into())?;
     }
+    // The process's own rlimits and OOM score, as the init's: set while still root.
+    system::set_oom_score_adj(ctx.process)?;
+    system::set_rlimits(ctx.process)?;
     process::switch_user(ctx.process, ctx.security)?;
     // Resolved inside the root with magic links refused (CVE-2024-21626).
     process::enter_cwd(ctx.process)?;

@@ -13,7 +13,7 @@ mod mounts;
 pub mod paths;
 mod pivot;
 pub mod process;
-mod system;
+pub mod system;
 
 use std::convert::Infallible;
 use std::fmt::Display;

@@ -106,12 +106,20 @@ pub enum Lookup {
 }
 
 // ANCHOR: path_lookup
-/// Finds `name` as a shell would: a name with a `/` is used as it is; otherwise
+/// Finds `name` as a shell would: a name with a `/` is that file; otherwise
 /// each directory of `path_var` (the container's PATH, not the runtime's) is
-/// tried in order, skipping directories and files we may not execute.
+/// tried in order, skipping directories and files we may not execute. Checking
+/// here, before the container starts, lets `create` report 126/127 at once, as
+/// docker does, instead of a container that starts and dies.
 pub fn lookup(name: &str, path_var: &str) -> Lookup {
     if name.contains('/') {
-        return Lookup::Found(name.into());
+        return match std::fs::metadata(name) {
+            Err(_) => Lookup::Missing,
+            Ok(meta) if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 => {
+                Lookup::NotExecutable(name.into())
+            }
+            Ok(_) => Lookup::Found(name.into()),
+        };
     }
     let mut not_executable = None;
     for dir in path_var.split(':') {
@@ -248,7 +256,20 @@ mod tests {
         fs::set_permissions(b.join("tool"), fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(lookup("tool", &path), Lookup::Found(b.join("tool")));
         assert_eq!(lookup("nothing", &path), Lookup::Missing);
-        assert_eq!(lookup("./rel/x", &path), Lookup::Found("./rel/x".into()));
+    }
+
+    #[test]
+    fn a_path_is_checked_as_it_is_before_the_container_starts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tool = tmp.path().join("tool");
+        fs::write(&tool, "#!/bin/sh\n").unwrap();
+        let tool_name = tool.to_str().unwrap();
+        assert_eq!(lookup(tool_name, ""), Lookup::NotExecutable(tool.clone()));
+        fs::set_permissions(&tool, fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(lookup(tool_name, ""), Lookup::Found(tool.clone()));
+        let dir = tmp.path().to_str().unwrap();
+        assert_eq!(lookup(dir, ""), Lookup::NotExecutable(tmp.path().into()));
+        assert_eq!(lookup("./no/such/x", ""), Lookup::Missing);
     }
 
     #[test]
