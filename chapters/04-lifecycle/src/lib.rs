@@ -66,6 +66,7 @@ impl Chapter for Lifecycle {
             C::Top(args) | C::Container(CC::Top(args)) => top::top(engine, args),
             C::Stats(args) | C::Container(CC::Stats(args)) => stats::stats(engine, args),
             C::Update(args) | C::Container(CC::Update(args)) => update::update(engine, args),
+            C::Exec(args) | C::Container(CC::Exec(args)) => exec::exec(engine, args),
             C::Supervise(args) => supervisor::main(engine, args),
             _ => return None,
         })

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod create;
+pub mod exec;
 pub mod inspect;
 pub mod kill;
 pub mod logs;

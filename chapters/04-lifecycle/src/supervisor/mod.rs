@@ -11,6 +11,7 @@
 //! a foreground `run` see the very first line of output.
 
 pub mod attach;
+pub mod exec;
 pub mod launch;
 pub mod protocol;
 pub mod runtime;

@@ -40,6 +40,12 @@ pub enum Request {
         /// The signal's number.
         signal: i32,
     },
+    /// Run `runtime exec --detach` with these arguments, so that the new
+    /// process is the supervisor's to reap.
+    Exec {
+        /// The runtime's flags, the container id and the command.
+        args: Vec<String>,
+    },
     /// Set the container's terminal size.
     Resize {
         /// Rows.

@@ -661,6 +661,17 @@ impl<'a> Supervisor<'a> {
                 };
                 (Some(result_reply(result)), Role::Gone, true)
             }
+            Ok(Request::Exec { args }) => {
+                let reply = match super::exec::run_detached(&args) {
+                    Ok(()) => result_reply(Ok(())),
+                    Err((code, message)) => Reply {
+                        ok: false,
+                        exit_code: Some(code),
+                        error: Some(message),
+                    },
+                };
+                (Some(reply), Role::Gone, false)
+            }
             Ok(Request::Resize { rows, cols }) => {
                 let result = match run.and_then(|r| r.created.console.as_ref()) {
                     Some(master) => resize(master.as_fd(), rows, cols),

@@ -2,6 +2,7 @@
 //! failed assertion leaves no supervisor, process or cgroup on the host.
 
 use std::ops::Deref;
+use std::time::{Duration, Instant};
 
 use crate::common::World;
 
@@ -35,11 +36,22 @@ impl Drop for Guarded {
         if !std::thread::panicking() {
             return;
         }
-        let ids = world.ch04(&["ps", "-aq"]).stdout;
+        // No panic in here (a second one aborts): plain commands, bounded waits.
+        let Ok(ids) = world.command(&["ps", "-aq"]).output() else {
+            return;
+        };
+        let ids = String::from_utf8_lossy(&ids.stdout).into_owned();
         let mut args = vec!["rm", "-f"];
         args.extend(ids.split_whitespace());
-        if args.len() > 2 {
-            let _ = world.ch04(&args);
+        if args.len() > 2
+            && let Ok(mut child) = world.command(&args).spawn()
+        {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
