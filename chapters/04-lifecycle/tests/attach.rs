@@ -173,3 +173,24 @@ fn run_it_detaches_with_code_0_and_attach_refuses_stopped_containers() {
     assert!(out.stderr.contains("unpause it first"), "{}", out.stderr);
     w.clean_up();
 }
+
+#[test]
+fn exec_it_gives_a_shell_on_a_terminal() {
+    let Some(w) = World::new("ch04 exec -it") else {
+        return;
+    };
+    let w = Guarded::new(w);
+    w.daemon(&["--name", "box"], &["sleep", "1000"]);
+    let mut term = Terminal::start(w.command(&["exec", "-it", "box", "sh"]));
+    term.type_bytes(b"tty; echo sum-$((2+3))\n");
+    term.expect("sum-5");
+    assert!(
+        term.transcript().contains("/dev/pts/"),
+        "{}",
+        term.transcript()
+    );
+    term.type_bytes(b"exit 4\n");
+    assert_eq!(term.exit_code(), 4, "{}", term.transcript());
+    assert!(w.status_of("box").starts_with("Up"));
+    w.clean_up();
+}

@@ -124,5 +124,14 @@ fn stats_shows_a_busy_core_the_memory_limit_and_the_pids() {
         ]
     );
     assert_eq!(table.stdout.lines().count(), 2);
+
+    // Without --no-stream: the screen is drawn again every second.
+    let mut child = w.command(&["stats", "calm"]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2600));
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.matches("\x1b[2J\x1b[H").count() >= 2, "{text:?}");
+    assert!(text.matches("calm").count() >= 2, "{text:?}");
     w.clean_up();
 }
