@@ -525,7 +525,7 @@ pub struct AttachArgs {
     #[arg(long)]
     pub no_stdin: bool,
     /// Proxy all received signals to the process
-    #[arg(long, default_value_t = true)]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,
     /// The container
     pub container: String,
@@ -1337,7 +1337,11 @@ pub enum RuntimeCommand {
         /// Container id
         id: String,
         /// The command and its arguments (without --process)
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
         command: Vec<String>,
     },
 }

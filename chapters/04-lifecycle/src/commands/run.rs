@@ -18,7 +18,12 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
             println!("{}", record.id);
             0
         }),
-        false => start_attached(&world, &record, args.interactive),
+        false => start_attached(
+            &world,
+            &record,
+            args.interactive,
+            args.detach_keys.as_deref(),
+        ),
     };
     if started.is_err() && record.auto_remove {
         super::rm::remove_record(engine, &record);

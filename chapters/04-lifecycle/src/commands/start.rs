@@ -19,7 +19,12 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
         }
         let world = World::open(engine)?;
         let record = world.find(&args.containers[0])?;
-        return start_attached(&world, &record, args.interactive);
+        return start_attached(
+            &world,
+            &record,
+            args.interactive,
+            args.detach_keys.as_deref(),
+        );
     }
     for_each(engine, &args.containers, |world, given| {
         let record = world.find(given)?;
@@ -51,14 +56,26 @@ pub fn start_detached(world: &World, record: &ContainerRecord) -> Result<()> {
 // ANCHOR: start_attached
 /// Starts the container with this command attached from its first byte:
 /// create, attach, then start. Returns the container's exit code.
-pub fn start_attached(world: &World, record: &ContainerRecord, stdin: bool) -> Result<i32> {
+pub fn start_attached(
+    world: &World,
+    record: &ContainerRecord,
+    stdin: bool,
+    detach_keys: Option<&str>,
+) -> Result<i32> {
+    let keys = match detach_keys {
+        Some(spec) => attach::parse_detach_keys(spec)?,
+        None => attach::DEFAULT_DETACH_KEYS.to_vec(),
+    };
+    let connect = || {
+        attach::connect(world.engine, &record.id, stdin, record.config.tty)
+            .map(|attached| attached.with_detach_keys(keys.clone()))
+    };
     if !needs_start(record)? {
-        let attached = attach::connect(world.engine, &record.id, stdin, record.config.tty)?;
-        return finish(world, record, attached);
+        return finish(world, record, connect()?);
     }
     wait_for_supervisor(record);
     let handshake = launch::spawn(world.engine, &record.id)?;
-    let attached = attach::connect(world.engine, &record.id, stdin, record.config.tty)?;
+    let attached = connect()?;
     handshake.start()?;
     finish(world, record, attached)
 }
