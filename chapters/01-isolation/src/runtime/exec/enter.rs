@@ -3,17 +3,15 @@
 //! capabilities and seccomp filter, in the order the container's init uses.
 
 use std::convert::Infallible;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::AsFd;
 
 use berth_engine::oci_spec::runtime::Process;
-use nix::fcntl::OFlag;
-use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 use nix::sys::signal::SigSet;
 
 use super::target::Namespace;
 use crate::runtime::channel::{Channel, Message};
 use crate::runtime::init::{InitFailure, Step};
-use crate::runtime::init::{process, system};
+use crate::runtime::init::{console, die_with_the_runtime, process, system};
 use crate::security::ProcessSecurity;
 
 /// Everything the child needs, prepared by the runtime before fork.
@@ -70,7 +68,7 @@ fn become_the_command(ctx: &ExecContext) -> Result<Infallible, InitFailure> {
     // own keeps the host's terminal signals away; the runtime forwards them.
     nix::unistd::setsid().step(|| "setsid".into())?;
     if ctx.process.terminal() == Some(true) {
-        let master = open_terminal(ctx.process)?;
+        let master = console::attach(ctx.process, false)?;
         ctx.channel
             .send(&Message::Console, Some(master.as_fd()))
             .step(|| "sending the pty to the runtime".into())?;
@@ -84,7 +82,7 @@ fn become_the_command(ctx: &ExecContext) -> Result<Infallible, InitFailure> {
     let program = process::find_program(ctx.process)?;
     process::close_inherited_fds()?;
     if !ctx.detached {
-        die_with_the_runtime(&ctx.channel)?;
+        die_with_the_runtime(Some(&ctx.channel))?;
     }
     // Last: the filter may forbid what the steps above needed.
     ctx.security
@@ -114,56 +112,4 @@ fn wait_for_go(channel: &Channel) -> Result<(), InitFailure> {
             format!("{other:?}"),
         )),
     }
-}
-
-// ANCHOR: exec_terminal
-/// A new pty of the container's own devpts (`/dev/ptmx` is `pts/ptmx` inside),
-/// made our controlling terminal and our stdio. Unlike the init's, it is not
-/// bound over `/dev/console`: that stays the container's console.
-fn open_terminal(process: &Process) -> Result<OwnedFd, InitFailure> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .step(|| "opening /dev/ptmx".into())?;
-    grantpt(&master).step(|| "grantpt".into())?;
-    unlockpt(&master).step(|| "unlockpt".into())?;
-    let name = ptsname_r(&master).step(|| "ptsname".into())?;
-    let slave = nix::fcntl::open(
-        name.as_str(),
-        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .step(|| format!("opening {name}"))?;
-    if let Some(size) = process.console_size() {
-        let ws = libc::winsize {
-            ws_row: size.height() as u16,
-            ws_col: size.width() as u16,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCSWINSZ reads the winsize we own.
-        let rc = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-        nix::errno::Errno::result(rc).step(|| "setting the terminal size".into())?;
-    }
-    // SAFETY: TIOCSCTTY on a descriptor we own; we lead a new session (setsid).
-    let rc = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) };
-    nix::errno::Errno::result(rc).step(|| "making the pty the controlling terminal".into())?;
-    for target in 0..=2 {
-        // SAFETY: dup2 onto the standard descriptors, which we mean to replace.
-        let rc = unsafe { libc::dup2(slave.as_raw_fd(), target) };
-        nix::errno::Errno::result(rc).step(|| format!("dup2 onto {target}"))?;
-    }
-    Ok(master.into())
-}
-// ANCHOR_END: exec_terminal
-
-/// A foreground exec dies with its runtime, as a `run`'s init does: killed
-/// with SIGKILL (which cannot be forwarded), the runtime would otherwise leave
-/// it running with nobody waiting. Set after the user switch, which clears it.
-fn die_with_the_runtime(channel: &Channel) -> Result<(), InitFailure> {
-    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-        .step(|| "asking to die with the runtime".into())?;
-    if channel.peer_gone() {
-        // SAFETY: _exit ends this process at once; nothing of it needs cleaning.
-        unsafe { libc::_exit(137) };
-    }
-    Ok(())
 }

@@ -14,8 +14,10 @@ use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
 
 use super::{InitFailure, Step};
 
-/// Opens the pty, wires the slave to 0/1/2 and /dev/console, returns the master.
-pub fn attach(process: &Process) -> Result<OwnedFd, InitFailure> {
+/// Opens the pty, wires the slave to 0/1/2 (and, for the init, over
+/// /dev/console), returns the master. An exec'd process gets a pty of its own
+/// but leaves /dev/console to the container's init.
+pub fn attach(process: &Process, bind_console: bool) -> Result<OwnedFd, InitFailure> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .step(|| "opening /dev/ptmx".into())?;
     grantpt(&master).step(|| "grantpt".into())?;
@@ -38,7 +40,7 @@ pub fn attach(process: &Process) -> Result<OwnedFd, InitFailure> {
         let rc = unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
         nix::errno::Errno::result(rc).step(|| "setting the console size".into())?;
     }
-    if Path::new("/dev/console").exists() {
+    if bind_console && Path::new("/dev/console").exists() {
         mount(
             Some(slave_name.as_str()),
             "/dev/console",

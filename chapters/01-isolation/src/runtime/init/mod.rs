@@ -7,7 +7,7 @@
 //! the earlier steps used. Any failure is sent to the runtime as one line, and
 //! the init exits; the runtime turns it into docker's exit code.
 
-mod console;
+pub mod console;
 mod dev;
 mod mounts;
 pub mod paths;
@@ -144,7 +144,7 @@ fn build_the_world(ctx: &InitContext) -> Result<(), InitFailure> {
     }
     pivot::pivot_root(&bundle.rootfs)?;
     if terminal {
-        let master = console::attach(bundle.process())?;
+        let master = console::attach(bundle.process(), true)?;
         let channel = ctx
             .channel
             .as_ref()
@@ -177,7 +177,7 @@ fn become_the_command(ctx: &mut InitContext) -> Result<Infallible, InitFailure> 
     process::close_inherited_fds()?;
     match ctx.exec_fifo.take() {
         Some(fifo) => announce_ready_and_wait(ctx, fifo)?,
-        None => die_with_the_runtime(ctx)?,
+        None => die_with_the_runtime(ctx.channel.as_ref())?,
     }
     // Last, because the filter may forbid what the steps above needed.
     ctx.security
@@ -246,15 +246,15 @@ fn announce_ready_and_wait(ctx: &mut InitContext, fifo: OwnedFd) -> Result<(), I
 }
 
 // ANCHOR: die_with_the_runtime
-/// `run`: the runtime that waits for us is our only link to the user. If it is
-/// killed (SIGKILL cannot be forwarded), the container must end too, or it would
-/// run on with nobody to stop it. The kernel sends us SIGKILL when our parent
-/// dies; set after the user switch, which would clear it, and checked once by
-/// hand in case the runtime died before it was set.
-fn die_with_the_runtime(ctx: &InitContext) -> Result<(), InitFailure> {
+/// `run` (and a foreground `exec`): the runtime that waits for us is our only
+/// link to the user. If it is killed (SIGKILL cannot be forwarded), the process
+/// must end too, or it would run on with nobody to stop it. The kernel sends us
+/// SIGKILL when our parent dies; set after the user switch, which would clear
+/// it, and checked once by hand in case the runtime died before it was set.
+pub fn die_with_the_runtime(channel: Option<&Channel>) -> Result<(), InitFailure> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .step(|| "asking to die with the runtime".into())?;
-    if ctx.channel.as_ref().is_some_and(Channel::peer_gone) {
+    if channel.is_some_and(Channel::peer_gone) {
         // SAFETY: _exit ends this process at once; nothing of it needs cleaning.
         unsafe { libc::_exit(137) };
     }
