@@ -21,6 +21,7 @@ pub mod error;
 pub mod format;
 pub mod gate;
 pub mod output;
+pub mod prune;
 pub mod state;
 
 pub use chapter::{Cgroups, Chapter, ContainerPlan, Engine, ReferenceHolder};

@@ -1,10 +1,9 @@
 //! `image prune [-a] [-f]`: delete dangling images, or with `-a` every image
 //! no container uses, and say how much space that gave back.
 
-use std::time::{Duration, SystemTime};
-
 use berth_engine::cli::ImagePruneArgs;
 use berth_engine::output::{self, Console};
+use berth_engine::prune::{PruneFilter, confirmed};
 use berth_engine::{Engine, Result};
 
 use crate::commands::images::{ImagesError, created_time};
@@ -34,9 +33,18 @@ pub fn prune_images(
     let filters = args
         .filter
         .iter()
-        .map(|f| PruneFilter::parse(f, console.now))
-        .collect::<Result<Vec<_>>>()?;
-    if !args.force && !confirmed(args.all, console)? {
+        .map(|f| {
+            PruneFilter::parse(f, console.now).ok_or_else(|| ImagesError::InvalidFilter {
+                filter: f.to_string(),
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let warning = if args.all {
+        ALL_WARNING
+    } else {
+        DANGLING_WARNING
+    };
+    if !args.force && !confirmed(console, warning)? {
         writeln!(console.out, "Total reclaimed space: 0B")?;
         return Ok(0);
     }
@@ -47,7 +55,11 @@ pub fn prune_images(
         if (!unnamed && !args.all) || !engine.image_users(image.id.as_ref())?.is_empty() {
             continue;
         }
-        if !filters.iter().all(|f| f.keeps(store, &image)) {
+        let created = created_time(image.created.as_deref());
+        if !filters
+            .iter()
+            .all(|f| f.admits(created, |k| image_label(store, &image, k)))
+        {
             continue;
         }
         for name in &image.names {
@@ -70,78 +82,11 @@ pub fn prune_images(
 }
 // ANCHOR_END: image_prune
 
-/// Prints docker's warning and question; true only for an answer of `y`.
-fn confirmed(all: bool, console: &mut Console) -> Result<bool> {
-    let warning = if all { ALL_WARNING } else { DANGLING_WARNING };
-    write!(
-        console.out,
-        "{warning}\nAre you sure you want to continue? [y/N] "
-    )?;
-    console.out.flush()?;
-    let mut answer = String::new();
-    console.input.read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y"))
-}
-
-/// One `--filter` of `image prune`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum PruneFilter {
-    /// `until=24h` or `until=<RFC 3339 time>`: created before then.
-    Until(SystemTime),
-    /// `label=KEY[=VALUE]` (must have) or `label!=KEY[=VALUE]` (must not).
-    Label {
-        key: String,
-        value: Option<String>,
-        wanted: bool,
-    },
-}
-
-impl PruneFilter {
-    fn parse(text: &str, now: SystemTime) -> Result<PruneFilter> {
-        let invalid = || ImagesError::InvalidFilter {
-            filter: text.to_string(),
-        };
-        let (key, value) = text.split_once('=').ok_or_else(invalid)?;
-        let label = |wanted: bool| {
-            let (key, value) = match value.split_once('=') {
-                Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                None => (value.to_string(), None),
-            };
-            PruneFilter::Label { key, value, wanted }
-        };
-        Ok(match key {
-            "until" => PruneFilter::Until(
-                output::parse_rfc3339(value)
-                    .or_else(|| {
-                        humantime::parse_duration(value)
-                            .ok()
-                            .and_then(|ago: Duration| now.checked_sub(ago))
-                    })
-                    .ok_or_else(invalid)?,
-            ),
-            "label" => label(true),
-            // `label!=k` splits at its `=`, leaving the `!` on the key.
-            "label!" => label(false),
-            _ => return Err(invalid().into()),
-        })
-    }
-
-    fn keeps(&self, store: &Store, image: &ImageRecord) -> bool {
-        match self {
-            PruneFilter::Until(limit) => created_time(image.created.as_deref()) < *limit,
-            PruneFilter::Label { key, value, wanted } => {
-                let config: serde_json::Value = store
-                    .config_bytes(image)
-                    .ok()
-                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                    .unwrap_or_default();
-                let found = &config["config"]["Labels"][key];
-                let matches = match value {
-                    Some(value) => found.as_str() == Some(value.as_str()),
-                    None => !found.is_null(),
-                };
-                matches == *wanted
-            }
-        }
-    }
+/// The labels of an image's config, for `label=` filters.
+fn image_label(store: &Store, image: &ImageRecord, key: &str) -> Option<String> {
+    let config: serde_json::Value = store
+        .config_bytes(image)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())?;
+    config["config"]["Labels"][key].as_str().map(str::to_string)
 }
