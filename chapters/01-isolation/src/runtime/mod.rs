@@ -32,6 +32,8 @@ mod state;
 pub mod supervise;
 
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;

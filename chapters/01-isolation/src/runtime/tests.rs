@@ -9,18 +9,16 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use berth_engine::Engine;
 use berth_engine::state::Paths;
 use nix::unistd::Pid;
 use serde_json::{Value, json};
+
+use crate::runtime::testkit::{field, lock, redirect};
 use std::time::Duration;
 
 use super::record::{StateDir, Status};
-
-/// One container at a time: they fork, and "nothing left" checks read global state.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 const APPLETS: &[&str] = &[
     "sh", "ls", "cat", "echo", "readlink", "hostname", "id", "stat", "touch", "sleep", "mkdir",
@@ -252,30 +250,6 @@ impl Sandbox {
         let tmp = self.tmp.path().to_str().unwrap();
         assert!(!mounts.contains(tmp), "mounts left behind under {tmp}");
     }
-}
-
-fn redirect(path: &Path, fd: i32) {
-    use std::os::fd::AsRawFd;
-    let file = fs::OpenOptions::new()
-        .read(fd == 0)
-        .write(fd != 0)
-        .create(fd != 0)
-        .truncate(fd != 0)
-        .open(path)
-        .unwrap();
-    // SAFETY: dup2 onto a standard descriptor of this (forked) process.
-    unsafe { libc::dup2(file.as_raw_fd(), fd) };
-}
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The lines of `out` after `key=`.
-fn field<'a>(out: &'a str, key: &str) -> &'a str {
-    out.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}=")))
-        .unwrap_or_else(|| panic!("no {key}= in {out}"))
 }
 
 #[test]

@@ -9,7 +9,6 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use berth_engine::Engine;
@@ -17,12 +16,11 @@ use berth_engine::state::Paths;
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 
+use crate::runtime::testkit::{field, lock, redirect};
+
 use super::process::Overrides;
 use super::{ExecRequest, exec};
 use crate::runtime::record::StateDir;
-
-/// One container at a time: the tests fork and reap adopted processes.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 const APPLETS: &[&str] = &[
     "sh", "cat", "echo", "readlink", "id", "grep", "touch", "sleep", "tty", "true", "test",
@@ -246,30 +244,6 @@ impl Running {
             .any(|e| fs::read_link(e.path().join("root")).is_ok_and(|root| root == rootfs));
         assert!(!alive, "a process of the container is still alive");
     }
-}
-
-fn redirect(path: &Path, fd: i32) {
-    use std::os::fd::AsRawFd;
-    let file = fs::OpenOptions::new()
-        .read(fd == 0)
-        .write(fd != 0)
-        .create(fd != 0)
-        .truncate(fd != 0)
-        .open(path)
-        .unwrap();
-    // SAFETY: dup2 onto a standard descriptor of this (forked) process.
-    unsafe { libc::dup2(file.as_raw_fd(), fd) };
-}
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The value after `key=` in `out`.
-fn field<'a>(out: &'a str, key: &str) -> &'a str {
-    out.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}=")))
-        .unwrap_or_else(|| panic!("no {key}= in {out}"))
 }
 
 /// The lines of a `/proc/PID/status` that say what a process may do.
