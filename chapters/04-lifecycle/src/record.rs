@@ -157,10 +157,15 @@ pub struct ContainerRecord {
 }
 
 impl ContainerRecord {
-    /// The command as one string, as `ps` shows it.
+    /// The command as one string, as `ps` shows it: docker puts an argument
+    /// holding a space in single quotes (`sh -c 'while true; …'`).
     pub fn command_line(&self) -> String {
-        std::iter::once(self.path.as_str())
-            .chain(self.args.iter().map(String::as_str))
+        let quoted = |arg: &String| match arg.contains(' ') {
+            true => format!("'{arg}'"),
+            false => arg.clone(),
+        };
+        std::iter::once(self.path.clone())
+            .chain(self.args.iter().map(quoted))
             .collect::<Vec<_>>()
             .join(" ")
     }

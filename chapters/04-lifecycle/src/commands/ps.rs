@@ -226,9 +226,11 @@ mod tests {
 
     #[test]
     fn commands_are_cut_and_quoted_as_docker_shows_them() {
-        let cut = ellipsis("sh -c while true; do echo hello world; sleep 1; done", 20);
-        assert_eq!(cut, "sh -c while true; d…");
+        let cut = ellipsis("sh -c 'while true; do echo hello world; sleep 1; done'", 20);
+        assert_eq!(cut, "sh -c 'while true; …");
         assert_eq!(format!("{:?}", ellipsis("echo out", 20)), "\"echo out\"");
+        let record = sample(&"a".repeat(64), "x");
+        assert_eq!(record.command_line(), "sh -c 'echo hi'");
     }
 
     #[test]
