@@ -11,7 +11,9 @@ use nix::sys::signal::SigSet;
 use super::target::Namespace;
 use crate::runtime::channel::{Channel, Message};
 use crate::runtime::init::{InitFailure, Step};
-use crate::runtime::init::{console, die_with_the_runtime, process, system};
+use crate::runtime::init::{
+    console, die_with_the_runtime, process, set_dumpable, system, wait_for_go,
+};
 use crate::security::ProcessSecurity;
 
 /// Everything the child needs, prepared by the runtime before fork.
@@ -91,25 +93,3 @@ fn become_the_command(ctx: &ExecContext) -> Result<Infallible, InitFailure> {
     process::exec(&program, ctx.process, &ctx.sigmask)
 }
 // ANCHOR_END: exec_steps
-
-fn set_dumpable(on: bool) -> Result<(), InitFailure> {
-    // SAFETY: prctl with integer arguments only.
-    let rc = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) };
-    nix::errno::Errno::result(rc)
-        .map(drop)
-        .step(|| "PR_SET_DUMPABLE".into())
-}
-
-/// Blocks until the runtime has put us in the cgroup; end-of-file means the
-/// runtime died, and nobody is left to report to.
-fn wait_for_go(channel: &Channel) -> Result<(), InitFailure> {
-    match channel.recv() {
-        Ok(Some((Message::Go, _))) => Ok(()),
-        // SAFETY: see exec_child.
-        Ok(None) => unsafe { libc::_exit(1) },
-        other => Err(InitFailure::setup(
-            "waiting for the runtime",
-            format!("{other:?}"),
-        )),
-    }
-}

@@ -113,7 +113,7 @@ fn set_up_and_exec(ctx: &mut InitContext) -> Result<Infallible, InitFailure> {
     // Until exec, this process holds the runtime's memory and descriptors: keep
     // other processes (the container's own, later) from ptracing or reading it.
     set_dumpable(false)?;
-    wait_for_go(ctx)?;
+    wait_for_go(ctx.channel.as_ref().expect("the channel is open at start"))?;
     join_namespaces(ctx.bundle)?;
     // A cgroup namespace is rooted where the process is when it is made, so it is
     // made now that the runtime has moved us into the container's cgroup.
@@ -187,7 +187,9 @@ fn become_the_command(ctx: &mut InitContext) -> Result<Infallible, InitFailure> 
 }
 // ANCHOR_END: become_the_command
 
-fn set_dumpable(on: bool) -> Result<(), InitFailure> {
+/// Keeps the process's memory and descriptors from other processes (ptrace,
+/// /proc/PID/mem) until exec, which resets it.
+pub fn set_dumpable(on: bool) -> Result<(), InitFailure> {
     // SAFETY: prctl with integer arguments only.
     let rc = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) };
     nix::errno::Errno::result(rc)
@@ -197,11 +199,10 @@ fn set_dumpable(on: bool) -> Result<(), InitFailure> {
 
 /// Blocks until the runtime has put us in the cgroup; end-of-file means the
 /// runtime died, and there is nobody to report to.
-fn wait_for_go(ctx: &InitContext) -> Result<(), InitFailure> {
-    let channel = ctx.channel.as_ref().expect("the channel is open at start");
+pub fn wait_for_go(channel: &Channel) -> Result<(), InitFailure> {
     match channel.recv() {
         Ok(Some((Message::Go, _))) => Ok(()),
-        // SAFETY: see container_init.
+        // SAFETY: _exit ends this forked child at once; it holds nothing to clean.
         Ok(None) => unsafe { libc::_exit(1) },
         other => Err(InitFailure::setup(
             "waiting for the runtime",
