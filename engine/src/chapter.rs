@@ -1,7 +1,7 @@
 //! Chapters as plug-ins: the [`Chapter`] trait, its slots, and the [`Engine`] that
 //! holds the registered chapters and asks them in order.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
@@ -32,6 +32,12 @@ pub trait Chapter: Sync {
 
     /// The cgroup driver slot, used by the runtime (chapter 02 fills it).
     fn cgroups(&self) -> Option<&dyn Cgroups> {
+        None
+    }
+
+    /// The root-filesystem slot: how a container's root is made from an image
+    /// (chapter 03 copies, chapter 05 mounts an overlay).
+    fn root_filesystem(&self) -> Option<&dyn RootFilesystem> {
         None
     }
 
@@ -87,6 +93,35 @@ pub trait Cgroups: Sync {
     fn update(&self, spec: &Spec) -> Result<()>;
 }
 // ANCHOR_END: cgroups_slot
+
+// ANCHOR: rootfs_slot
+/// How a container's root filesystem is made from an image and made ready.
+///
+/// Every method takes the container's own directory (the bundle), so that the
+/// separate commands (`create`, the supervisor, `rm`) agree with no more state.
+/// The root the spec names is always `dir/rootfs`.
+pub trait RootFilesystem: Sync {
+    /// The driver's name, as `info` and `inspect` show it (`copy`, `overlay2`, `vfs`).
+    fn name(&self) -> &'static str;
+    /// Makes the container's root from `image_id` under `dir`. On error nothing
+    /// it made is left.
+    fn create(&self, engine: &Engine, image_id: &str, dir: &Path) -> Result<()>;
+    /// Makes `dir/rootfs` ready before the container's processes start (an
+    /// overlay is mounted there); does nothing if it already is.
+    fn mount(&self, engine: &Engine, dir: &Path) -> Result<()>;
+    /// Undoes [`RootFilesystem::mount`] once the container's processes are
+    /// gone; not mounted is not an error.
+    fn unmount(&self, engine: &Engine, dir: &Path) -> Result<()>;
+    /// Removes what [`RootFilesystem::create`] made, unmounting first; missing
+    /// is not an error.
+    fn remove(&self, engine: &Engine, dir: &Path) -> Result<()>;
+    /// Removes what the driver keeps for images that are gone and that no
+    /// container uses (asked after `rmi` and `image prune`); returns the bytes freed.
+    fn collect(&self, _engine: &Engine) -> Result<u64> {
+        Ok(0)
+    }
+}
+// ANCHOR_END: rootfs_slot
 
 /// One sample of a container's use of resources, read from its cgroup.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -173,6 +208,12 @@ impl Engine {
     /// The cgroup driver of the highest chapter that offers one.
     pub fn cgroups(&self) -> Option<&dyn Cgroups> {
         self.chapters.iter().rev().find_map(|c| c.cgroups())
+    }
+
+    /// The root-filesystem driver of the highest chapter that offers one
+    /// (chapter 03 on).
+    pub fn root_filesystem(&self) -> Option<&dyn RootFilesystem> {
+        self.chapters.iter().rev().find_map(|c| c.root_filesystem())
     }
 
     /// Every registered user of `image_id`, asked across chapters.

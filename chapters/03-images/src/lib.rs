@@ -27,7 +27,7 @@ pub mod store;
 
 use berth_engine::cli::{Command, ContainerCommand, ImageCommand};
 use berth_engine::oci_spec::runtime::Spec;
-use berth_engine::{Chapter, ContainerPlan, Engine, Result};
+use berth_engine::{Chapter, ContainerPlan, Engine, Result, RootFilesystem};
 
 /// Chapter 03 as a plug-in.
 pub struct Images;
@@ -74,6 +74,10 @@ impl Chapter for Images {
 
     fn edit_spec(&self, engine: &Engine, plan: &ContainerPlan, spec: &mut Spec) -> Result<()> {
         image_config::edit(engine, plan, spec)
+    }
+
+    fn root_filesystem(&self) -> Option<&dyn RootFilesystem> {
+        Some(&rootfs::CopyRootfs)
     }
 }
 // ANCHOR_END: chapter_03

@@ -8,12 +8,51 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
 
-use berth_engine::{Error, Result};
+use berth_engine::{Engine, Error, Result, RootFilesystem};
 use oci_spec::image::ImageConfiguration;
 use sha2::{Digest as _, Sha256};
 
 use crate::layer::{self, Limits, WhiteoutMode};
 use crate::store::{ImageRecord, Store};
+
+// ANCHOR: copy_driver
+/// Chapter 03's root-filesystem driver: a full copy of the image per container.
+pub struct CopyRootfs;
+
+impl RootFilesystem for CopyRootfs {
+    fn name(&self) -> &'static str {
+        "copy"
+    }
+
+    fn create(&self, engine: &Engine, image_id: &str, dir: &Path) -> Result<()> {
+        let store = Store::open(&engine.paths)?;
+        let image = store.resolve(image_id)?;
+        let rootfs = dir.join("rootfs");
+        unpack_image(&store, &image, &rootfs).inspect_err(|_| {
+            let _ = fs::remove_dir_all(&rootfs);
+        })
+    }
+
+    // A copy is ready as soon as it is made.
+    fn mount(&self, _engine: &Engine, _dir: &Path) -> Result<()> {
+        Ok(())
+    }
+
+    fn unmount(&self, _engine: &Engine, _dir: &Path) -> Result<()> {
+        Ok(())
+    }
+
+    fn remove(&self, _engine: &Engine, dir: &Path) -> Result<()> {
+        match fs::remove_dir_all(dir.join("rootfs")) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::failed(format!(
+                "removing {}: {e}",
+                dir.join("rootfs").display()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+// ANCHOR_END: copy_driver
 
 /// The most layers an image may have: overlayfs's limit, which docker enforces
 /// for every storage driver.

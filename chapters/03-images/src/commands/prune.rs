@@ -70,6 +70,9 @@ pub fn prune_images(
         lines.extend(deleted.ids.iter().map(|id| format!("deleted: {id}")));
         reclaimed += deleted.bytes;
     }
+    if let Some(driver) = engine.root_filesystem() {
+        reclaimed += driver.collect(engine)?;
+    }
     if !lines.is_empty() {
         writeln!(console.out, "Deleted Images:\n{}\n", lines.join("\n"))?;
     }

@@ -105,6 +105,9 @@ fn remove_one(
     for id in delete(store, &image)?.ids {
         lines.push(format!("Deleted: {id}"));
     }
+    if let Some(driver) = engine.root_filesystem() {
+        driver.collect(engine)?;
+    }
     Ok(())
 }
 // ANCHOR_END: rmi_command

@@ -9,7 +9,6 @@ use berth_isolation::run::run_container;
 
 use crate::image_config::{image_run_config, process_args};
 use crate::reference::Reference;
-use crate::rootfs::unpack_image;
 use crate::store::Store;
 
 // ANCHOR: run_image
@@ -28,20 +27,29 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     let config = image_run_config(engine, image.id.as_ref())?;
     let process = process_args(&config, args.entrypoint.as_deref(), cmd)?;
     let id = new_id();
-    // A copy per container, thrown away when it ends: chapter 05 replaces this
-    // with an overlay of layers unpacked once.
-    let rootfs = engine.paths.root_dir("rootfs")?.join(&id);
-    let result = unpack_image(&store, &image, &rootfs).and_then(|()| {
-        run_container(
-            engine,
-            args,
-            &id,
-            rootfs.clone(),
-            Some(image.id.to_string()),
-            process,
-        )
-    });
-    let _ = fs::remove_dir_all(&rootfs);
+    // A root per container, thrown away when it ends: this chapter's driver
+    // copies the image, chapter 05's mounts an overlay.
+    let driver = engine
+        .root_filesystem()
+        .expect("chapter 03 offers a root-filesystem driver");
+    let dir = engine.paths.root_dir("rootfs")?.join(&id);
+    fs::create_dir_all(&dir)
+        .map_err(|e| Error::usage(format!("creating {}: {e}", dir.display())))?;
+    let result = driver
+        .create(engine, image.id.as_ref(), &dir)
+        .and_then(|()| driver.mount(engine, &dir))
+        .and_then(|()| {
+            run_container(
+                engine,
+                args,
+                &id,
+                dir.join("rootfs"),
+                Some(image.id.to_string()),
+                process,
+            )
+        });
+    let _ = driver.remove(engine, &dir);
+    let _ = fs::remove_dir_all(&dir);
     result
 }
 // ANCHOR_END: run_image

@@ -5,9 +5,8 @@ use std::fs;
 
 use berth_engine::cli::RunArgs;
 use berth_engine::state::new_id;
-use berth_engine::{ContainerPlan, Engine, Error, Result};
+use berth_engine::{ContainerPlan, Engine, Error, Result, RootFilesystem};
 use berth_images::image_config::{image_run_config, process_args};
-use berth_images::rootfs::unpack_image;
 use berth_images::store::Store;
 use berth_isolation::run::{root_filesystem, write_bundle};
 use berth_isolation::runtime::signals;
@@ -130,10 +129,9 @@ pub fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerReco
             .map_err(|e| Error::usage(format!("creating {}: {e}", dir.display())))?;
         let rootfs = match (&source.external_rootfs, &image) {
             (Some(external), _) => external.clone(),
-            (None, Some((store, image))) => {
-                let rootfs = dir.join("rootfs");
-                unpack_image(store, image, &rootfs)?;
-                rootfs
+            (None, Some((_, image))) => {
+                root_filesystem_driver(engine).create(engine, image.id.as_ref(), &dir)?;
+                dir.join("rootfs")
             }
             (None, None) => unreachable!("an image or a root filesystem"),
         };
@@ -173,6 +171,9 @@ pub fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerReco
             Ok(record)
         }
         Err(e) => {
+            if source.external_rootfs.is_none() {
+                let _ = root_filesystem_driver(engine).remove(engine, &dir);
+            }
             let _ = fs::remove_dir_all(&dir);
             world.names.release(&name, &id);
             Err(e)
@@ -180,3 +181,10 @@ pub fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerReco
     }
 }
 // ANCHOR_END: create_container
+
+/// The driver that makes root filesystems from images (chapter 03 registers one).
+pub fn root_filesystem_driver(engine: &Engine) -> &dyn RootFilesystem {
+    engine
+        .root_filesystem()
+        .expect("chapter 03 offers a root-filesystem driver")
+}

@@ -51,6 +51,10 @@ pub fn remove_container(world: &World, record: &ContainerRecord, force: bool) ->
 pub fn remove_record(engine: &Engine, record: &ContainerRecord) {
     delete_leftovers(&record.id);
     if let Ok(containers) = Containers::open(engine) {
+        if record.external_rootfs.is_none() {
+            let driver = super::create::root_filesystem_driver(engine);
+            let _ = driver.remove(engine, &containers.dir(&record.id));
+        }
         let _ = containers.remove(&record.id);
     }
     if let Ok(names) = Names::open(engine) {

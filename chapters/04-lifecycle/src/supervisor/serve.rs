@@ -270,6 +270,13 @@ impl<'a> Supervisor<'a> {
             .load(&self.id)
             .map_err(|e| SuperviseError::setup("reading the record")(e.to_string()))?;
         let bundle = self.containers.dir(&self.id);
+        if record.external_rootfs.is_none() {
+            crate::commands::create::root_filesystem_driver(self.engine)
+                .mount(self.engine, &bundle)
+                .map_err(|e| {
+                    SuperviseError::setup("mounting the root filesystem")(e.to_string())
+                })?;
+        }
         let scratch = self.socket.with_extension("");
         let setup = Setup {
             bundle: &bundle,
@@ -710,10 +717,15 @@ impl<'a> Supervisor<'a> {
 
     /// Last words: tell remaining clients, remove our socket (not a successor's).
     fn leave(mut self, code: i32) -> i32 {
-        let last = self
-            .containers
-            .load(&self.id)
-            .map_or(code, |r| r.state.exit_code);
+        let record = self.containers.load(&self.id);
+        if let Ok(record) = &record
+            && record.external_rootfs.is_none()
+        {
+            let bundle = self.containers.dir(&self.id);
+            let _ = crate::commands::create::root_filesystem_driver(self.engine)
+                .unmount(self.engine, &bundle);
+        }
+        let last = record.map_or(code, |r| r.state.exit_code);
         self.notify_exit(last, true);
         let ours = std::fs::metadata(&self.socket).is_ok_and(|m| m.ino() == self.socket_inode);
         if ours {
