@@ -1,4 +1,4 @@
-//! `berth`: every chapter registered. Chapters 05–10 join this list as they land.
+//! `berth`: every chapter registered. Chapters 06–10 join this list as they land.
 fn main() {
     berth_engine::main(
         "berth",
@@ -7,6 +7,7 @@ fn main() {
             &berth_resources::RESOURCES,
             &berth_images::IMAGES,
             &berth_lifecycle::LIFECYCLE,
+            &berth_union::UNION,
         ],
     );
 }

@@ -1,0 +1,109 @@
+//! Where chapter 05 keeps its files, and what a container's storage record says.
+//!
+//! ```text
+//! BERTH_ROOT/layers/<chain-id hex>/diff   one layer, unpacked once (vfs: the whole tree up to it)
+//! BERTH_ROOT/layers/<chain-id hex>/link   its short name
+//! BERTH_ROOT/layers/l/<short>             -> ../<chain-id hex>/diff
+//! BERTH_ROOT/containers/<id>/storage.json which driver made the root, from which layers
+//! BERTH_ROOT/containers/<id>/init         the init layer (overlay)
+//! BERTH_ROOT/containers/<id>/upper, work  the container's own layer (overlay)
+//! BERTH_ROOT/containers/<id>/rootfs       the overlay's mount point, or the vfs copy
+//! ```
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use berth_engine::{Engine, Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// The file in a container's directory that says how its root was made.
+pub const STORAGE_RECORD: &str = "storage.json";
+
+/// Which driver made a container's root filesystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DriverKind {
+    /// An overlay mount over shared layers.
+    #[serde(rename = "overlay2")]
+    Overlay,
+    /// A plain copy of the image's flattened tree.
+    #[serde(rename = "vfs")]
+    Vfs,
+}
+
+/// `storage.json`: written by `create`, read by every later command, so that a
+/// container keeps the driver it was made with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageRecord {
+    /// The driver that made the root.
+    pub driver: DriverKind,
+    /// The image the root was made from.
+    pub image: String,
+    /// The chain ids (hex, no `sha256:`) of the image's layers, bottom first.
+    pub chain: Vec<String>,
+}
+
+impl StorageRecord {
+    /// Reads the record in the container directory `dir`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(STORAGE_RECORD);
+        let bytes = fs::read(&path)
+            .map_err(|e| Error::failed(format!("reading {}: {e}", path.display())))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::failed(format!("reading {}: {e}", path.display())))
+    }
+}
+
+/// The directory holding the layer cache.
+pub fn layers_root(engine: &Engine) -> Result<PathBuf> {
+    Ok(engine.paths.root_dir("layers")?)
+}
+
+/// Where a container's files are, as its driver laid them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerLayers {
+    /// An overlay: the container's own changes in `upper`, over the init layer
+    /// and the image's layers (read-only).
+    Overlay {
+        /// What the container wrote, in overlayfs's format (whiteouts are 0:0
+        /// character devices, opaque directories carry `trusted.overlay.opaque`).
+        upper: PathBuf,
+        /// The init layer: what berth adds for every container.
+        init: PathBuf,
+        /// The image's layers, top first.
+        lowers: Vec<PathBuf>,
+    },
+    /// A plain copy: the whole tree in `rootfs`, made from the flattened `image` tree.
+    Copy {
+        /// The container's tree.
+        rootfs: PathBuf,
+        /// The image's flattened tree it was copied from (compare to find changes).
+        image: PathBuf,
+    },
+}
+
+// ANCHOR: container_layers
+/// The layers of the container whose directory is `dir`.
+pub fn container_layers(engine: &Engine, dir: &Path) -> Result<ContainerLayers> {
+    let record = StorageRecord::load(dir)?;
+    let layers = layers_root(engine)?;
+    Ok(match record.driver {
+        DriverKind::Overlay => ContainerLayers::Overlay {
+            upper: dir.join("upper"),
+            init: dir.join("init"),
+            lowers: record
+                .chain
+                .iter()
+                .rev()
+                .map(|chain| layers.join(chain).join("diff"))
+                .collect(),
+        },
+        DriverKind::Vfs => ContainerLayers::Copy {
+            rootfs: dir.join("rootfs"),
+            image: match record.chain.last() {
+                Some(top) => layers.join(top).join("diff"),
+                None => layers.join("empty"),
+            },
+        },
+    })
+}
+// ANCHOR_END: container_layers
