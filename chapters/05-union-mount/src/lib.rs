@@ -7,13 +7,16 @@
 //!
 //! - [`storage`]: the layer cache, the overlay mount, the init layer, the
 //!   plain-copy fallback;
+//! - [`commands`]: diff, commit, export and cp.
 //!
 //! Read it in the book: chapter 05, "Union mount".
 #![deny(missing_docs)]
 
+pub mod commands;
 pub mod storage;
 
-use berth_engine::Chapter;
+use berth_engine::cli::{Command, ContainerCommand};
+use berth_engine::{Chapter, Engine, Result};
 
 /// Chapter 05 as a plug-in.
 pub struct Union;
@@ -25,6 +28,16 @@ pub static UNION: Union = Union;
 impl Chapter for Union {
     fn number(&self) -> u8 {
         5
+    }
+
+    fn run_command(&self, engine: &Engine, command: &Command) -> Option<Result<i32>> {
+        use Command as C;
+        use ContainerCommand as CC;
+        use commands::*;
+        Some(match command {
+            C::Diff(args) | C::Container(CC::Diff(args)) => diff::diff(engine, args),
+            _ => return None,
+        })
     }
 }
 // ANCHOR_END: chapter_05

@@ -1,0 +1,8 @@
+//! The CLI glue of chapter 05: `diff`, `commit`, `export` and `cp`, one command
+//! per file, on the mechanisms of [`tree`] (walking a container's files
+//! without following its symlinks) and [`changes`] (what a container changed).
+
+pub mod changes;
+pub mod container;
+pub mod diff;
+pub mod tree;
