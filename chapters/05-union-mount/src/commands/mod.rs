@@ -5,4 +5,7 @@
 pub mod changes;
 pub mod container;
 pub mod diff;
+pub mod export;
+pub mod merged;
 pub mod tree;
+pub mod tree_tar;

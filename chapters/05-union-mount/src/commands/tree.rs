@@ -132,25 +132,26 @@ pub fn open_root(root: &Path) -> Result<OwnedFd, TreeError> {
 // ANCHOR: walk_by_descriptor
 /// Visits every file under `root` (not `root` itself), in lexical order of the
 /// names in each directory, parents before children, as docker's walks do.
-pub fn walk(
+/// The visitor's own errors pass through.
+pub fn walk<E: From<TreeError>>(
     root: BorrowedFd<'_>,
-    visit: &mut dyn FnMut(&Node) -> Result<Descend, TreeError>,
-) -> Result<(), TreeError> {
+    visit: &mut dyn FnMut(&Node) -> Result<Descend, E>,
+) -> Result<(), E> {
     walk_dir(root, Path::new(""), visit)
 }
 
-fn walk_dir(
+fn walk_dir<E: From<TreeError>>(
     dir: BorrowedFd<'_>,
     path: &Path,
-    visit: &mut dyn FnMut(&Node) -> Result<Descend, TreeError>,
-) -> Result<(), TreeError> {
+    visit: &mut dyn FnMut(&Node) -> Result<Descend, E>,
+) -> Result<(), E> {
     for name in names(dir, path)? {
         let child_path = path.join(&name);
         let stat = match fstatat(dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
             Ok(stat) => stat,
             // Removed since the listing: there is nothing left to report.
             Err(Errno::ENOENT) => continue,
-            Err(e) => return Err(TreeError::read("examining", &child_path)(e)),
+            Err(e) => return Err(TreeError::read("examining", &child_path)(e).into()),
         };
         let node = Node {
             parent: dir,
@@ -277,7 +278,7 @@ mod tests {
         symlink("/", root.join("c")).unwrap();
         let fd = open_root(root).unwrap();
         let mut seen = Vec::new();
-        walk(fd.as_fd(), &mut |node| {
+        walk::<TreeError>(fd.as_fd(), &mut |node| {
             seen.push((node.path.to_path_buf(), node.kind()));
             Ok(Descend::Yes)
         })
