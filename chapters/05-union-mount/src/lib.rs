@@ -36,6 +36,7 @@ impl Chapter for Union {
         use commands::*;
         Some(match command {
             C::Diff(args) | C::Container(CC::Diff(args)) => diff::diff(engine, args),
+            C::Commit(args) | C::Container(CC::Commit(args)) => commit::commit(engine, args),
             C::Export(args) | C::Container(CC::Export(args)) => export::export(engine, args),
             _ => return None,
         })

@@ -139,7 +139,7 @@ fn parse_name(name: &str) -> Result<Reference, ArchiveError> {
 
 /// Stores an OCI image manifest for a config and its layers, and returns its
 /// descriptor: how `load` and `import` finish an image.
-fn store_manifest(
+pub fn store_manifest(
     store: &crate::store::Store,
     config: &crate::store::Blob,
     layers: &[oci_spec::image::Descriptor],

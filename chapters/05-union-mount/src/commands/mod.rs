@@ -3,6 +3,8 @@
 //! without following its symlinks) and [`changes`] (what a container changed).
 
 pub mod changes;
+pub mod commit;
+pub mod commit_config;
 pub mod container;
 pub mod diff;
 pub mod export;

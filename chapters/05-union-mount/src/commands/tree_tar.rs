@@ -187,6 +187,16 @@ impl<W: Write> TreeTar<W> {
     }
     // ANCHOR_END: append_node
 
+    /// Writes the OCI whiteout that deletes `name` (`dir/.wh.NAME`), as a
+    /// plain copy's deleted file becomes in a layer.
+    pub fn append_whiteout(&mut self, name: &Path) -> Result<(), TarError> {
+        let mut header = Header::new_gnu();
+        header.set_entry_type(EntryType::Regular);
+        header.set_mode(0o100600);
+        header.set_size(0);
+        self.append(&mut header, &mut whiteout_name(name), io::empty())
+    }
+
     fn append(
         &mut self,
         header: &mut Header,
