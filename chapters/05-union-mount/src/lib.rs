@@ -38,6 +38,7 @@ impl Chapter for Union {
             C::Diff(args) | C::Container(CC::Diff(args)) => diff::diff(engine, args),
             C::Commit(args) | C::Container(CC::Commit(args)) => commit::commit(engine, args),
             C::Export(args) | C::Container(CC::Export(args)) => export::export(engine, args),
+            C::Cp(args) | C::Container(CC::Cp(args)) => cp::cp(engine, args),
             _ => return None,
         })
     }

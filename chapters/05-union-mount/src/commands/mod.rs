@@ -6,6 +6,8 @@ pub mod changes;
 pub mod commit;
 pub mod commit_config;
 pub mod container;
+pub mod cp;
+pub mod cp_place;
 pub mod diff;
 pub mod export;
 pub mod merged;

@@ -70,6 +70,7 @@ pub struct TreeTar<W: Write> {
     /// The first path written for each (device, inode) with more than one link.
     links: HashMap<(u64, u64), PathBuf>,
     entries: u64,
+    owner: Option<(u32, u32)>,
 }
 
 impl<W: Write> TreeTar<W> {
@@ -82,7 +83,15 @@ impl<W: Write> TreeTar<W> {
             whiteouts,
             links: HashMap::new(),
             entries: 0,
+            owner: None,
         }
+    }
+
+    /// Writes every entry as owned by `uid:gid` instead of its owner (`cp`
+    /// without `-a`).
+    pub fn with_owner(mut self, owner: Option<(u32, u32)>) -> Self {
+        self.owner = owner;
+        self
     }
 
     /// Entries written so far.
@@ -117,8 +126,9 @@ impl<W: Write> TreeTar<W> {
         let mut header = Header::new_gnu();
         // The file-type bits stay in the mode field, as Go's tar (docker's) writes it.
         header.set_mode(stat.st_mode);
-        header.set_uid(u64::from(stat.st_uid));
-        header.set_gid(u64::from(stat.st_gid));
+        let (uid, gid) = self.owner.unwrap_or((stat.st_uid, stat.st_gid));
+        header.set_uid(u64::from(uid));
+        header.set_gid(u64::from(gid));
         header.set_mtime(stat.st_mtime.max(0) as u64);
         header.set_size(0);
         let read = |action| TreeError::read(action, node.path);
