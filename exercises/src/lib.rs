@@ -66,3 +66,18 @@ pub mod detach_keys;
 #[cfg_attr(not(feature = "solutions"), path = "../12-json-log-tail/exercise.rs")]
 #[cfg_attr(feature = "solutions", path = "../12-json-log-tail/solution.rs")]
 pub mod json_log_tail;
+
+#[cfg_attr(not(feature = "solutions"), path = "../13-overlay-options/exercise.rs")]
+#[cfg_attr(feature = "solutions", path = "../13-overlay-options/solution.rs")]
+pub mod overlay_options;
+
+#[cfg_attr(not(feature = "solutions"), path = "../14-upper-diff/exercise.rs")]
+#[cfg_attr(feature = "solutions", path = "../14-upper-diff/solution.rs")]
+pub mod upper_diff;
+
+#[cfg_attr(
+    not(feature = "solutions"),
+    path = "../15-whiteout-conversion/exercise.rs"
+)]
+#[cfg_attr(feature = "solutions", path = "../15-whiteout-conversion/solution.rs")]
+pub mod whiteout_conversion;
