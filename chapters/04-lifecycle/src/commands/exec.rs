@@ -1,15 +1,15 @@
-//! `exec [-d] [-i] [-t] [-e] [-w] [-u] CONTAINER COMMAND…`: a new process in a
-//! running container, through chapter 01's `runtime exec`: the same
-//! namespaces, cgroup, root, capabilities and seccomp filter as its init.
+//! `exec [-d] [-i] [-t] [-e] [-w] [-u] [--privileged] CONTAINER COMMAND…`: a
+//! new process in a running container, through chapter 01's `runtime exec`:
+//! the same namespaces, cgroup, root, capabilities and seccomp filter as its
+//! init.
 //!
-//! In the foreground this command runs the runtime itself, which waits for the
-//! process (and reaps it) and exits with its code. With `-d` the supervisor
-//! runs it, so the process, once the runtime has left, is the supervisor's to
-//! reap.
+//! The supervisor runs the runtime, so the process is always the supervisor's
+//! to reap. In the foreground it also holds the process's stdio and relays
+//! them to this command, which may leave with the detach keys (or be killed)
+//! while the process runs on, as under docker's shim. With `-d` this command
+//! returns as soon as the process runs.
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use berth_engine::cli::ExecArgs;
 use berth_engine::{Engine, Error, Result};
@@ -19,6 +19,7 @@ use super::World;
 use super::pause::container_spec;
 use crate::record::ContainerRecord;
 use crate::state::Status;
+use crate::supervisor::attach::{DEFAULT_DETACH_KEYS, Ending, exec_session, parse_detach_keys};
 use crate::supervisor::protocol::{self, Reply, Request};
 
 /// Why `exec` cannot run its command.
@@ -82,41 +83,81 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     if args.detach {
         return detached(engine, &record, runtime_args);
     }
-    let exe =
-        std::env::current_exe().map_err(|e| Error::failed(format!("finding ourselves: {e}")))?;
-    let status = Command::new(exe)
-        .args(["runtime", "exec"])
-        .args(&runtime_args)
-        // Without -i the process reads nothing, as in docker.
-        .stdin(match args.interactive {
-            true => Stdio::inherit(),
-            false => Stdio::null(),
-        })
-        .status()
-        .map_err(|e| Error::failed(format!("running the runtime: {e}")))?;
-    // A process killed by a signal reads as 128 + its number, as in a shell.
-    Ok(status
-        .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(1))
+    let keys = match &args.detach_keys {
+        Some(spec) => parse_detach_keys(spec)?,
+        None => DEFAULT_DETACH_KEYS.to_vec(),
+    };
+    foreground(engine, &record, args, runtime_args, keys)
 }
 // ANCHOR_END: exec_command
+
+// ANCHOR: exec_foreground
+/// Asks the supervisor to run the process and hold its stdio, then relays
+/// them until it ends (its code) or the user types the detach keys (it runs
+/// on, as under docker's shim, and we exit 1 as `docker exec` does).
+fn foreground(
+    engine: &Engine,
+    record: &ContainerRecord,
+    args: &ExecArgs,
+    runtime_args: Vec<String>,
+    detach_keys: Vec<u8>,
+) -> Result<i32> {
+    let failed = |e: std::io::Error| Error::failed(format!("asking the supervisor: {e}"));
+    let request = Request::ExecAttached {
+        args: runtime_args,
+        stdin: args.interactive,
+        tty: args.tty,
+    };
+    let mut stream = protocol::send(engine, &record.id, &request).map_err(failed)?;
+    refused(engine, protocol::reply(&mut stream, None).map_err(failed)?)?;
+    let session = exec_session(stream, args.interactive, args.tty).with_detach_keys(detach_keys);
+    match session.session(engine, &record.id)? {
+        Ending::Exited(Some(code)) => Ok(code),
+        Ending::Exited(None) => Err(Error::failed(
+            "the container's supervisor went away before the process ended",
+        )),
+        Ending::Detached => {
+            eprintln!("read escape sequence");
+            Ok(1)
+        }
+    }
+}
+// ANCHOR_END: exec_foreground
+
+/// The supervisor's answer as an error when it could not start the process.
+fn refused(engine: &Engine, reply: Option<Reply>) -> Result<()> {
+    let prefix = format!("{}: ", engine.program());
+    match reply {
+        Some(Reply { ok: true, .. }) => Ok(()),
+        Some(Reply {
+            exit_code, error, ..
+        }) => Err(ExecError::Runtime {
+            code: cannot_start(exit_code.unwrap_or(1)),
+            message: error
+                .as_deref()
+                .map(|e| e.strip_prefix(&prefix).unwrap_or(e).to_string())
+                .unwrap_or_default(),
+        }
+        .into()),
+        None => Err(Error::failed("the supervisor did not answer")),
+    }
+}
+
+/// docker 20.10 answers 126 for any process that cannot start, a missing
+/// command too (where `run` says 127).
+fn cannot_start(runtime_code: i32) -> i32 {
+    match runtime_code {
+        127 => 126,
+        code => code,
+    }
+}
 
 /// Asks the supervisor to start the process and returns once it runs.
 fn detached(engine: &Engine, record: &ContainerRecord, args: Vec<String>) -> Result<i32> {
     let failed = |e: std::io::Error| Error::failed(format!("asking the supervisor: {e}"));
     let mut stream = protocol::send(engine, &record.id, &Request::Exec { args }).map_err(failed)?;
-    match protocol::reply(&mut stream, None).map_err(failed)? {
-        Some(Reply { ok: true, .. }) => Ok(0),
-        Some(Reply {
-            exit_code, error, ..
-        }) => Err(ExecError::Runtime {
-            code: exit_code.unwrap_or(1),
-            message: error.unwrap_or_default(),
-        }
-        .into()),
-        None => Err(Error::failed("the supervisor did not answer")),
-    }
+    refused(engine, protocol::reply(&mut stream, None).map_err(failed)?)?;
+    Ok(0)
 }
 
 // ANCHOR: exec_flags
@@ -126,6 +167,9 @@ fn runtime_args(world: &World, record: &ContainerRecord, args: &ExecArgs) -> Res
     let mut out = Vec::new();
     if args.tty {
         out.push("--tty".to_string());
+    }
+    if args.privileged {
+        out.extend(privileged_caps()?);
     }
     if let Some(dir) = &args.workdir {
         out.extend(["--cwd".to_string(), dir.clone()]);
@@ -169,6 +213,19 @@ fn runtime_args(world: &World, record: &ContainerRecord, args: &ExecArgs) -> Res
     Ok(out)
 }
 // ANCHOR_END: exec_flags
+
+/// `--privileged`: every capability the engine holds, as docker gives
+/// `exec --privileged` all of them. The container's seccomp filter stays, as
+/// in docker (moby issue 21984): it was fitted to the container's own set.
+fn privileged_caps() -> Result<Vec<String>> {
+    let all = berth_isolation::security::engine_bounding_set()?;
+    let mut names: Vec<String> = all.iter().map(|cap| cap.to_string()).collect();
+    names.sort();
+    Ok(names
+        .into_iter()
+        .flat_map(|name| ["--cap".to_string(), name])
+        .collect())
+}
 
 /// `KEY` alone takes its value from our environment and is left out when we
 /// have none, as in docker; `KEY=VALUE` is kept.

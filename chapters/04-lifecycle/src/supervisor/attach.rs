@@ -15,6 +15,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
+use super::exec;
 use super::protocol::{self, EXIT, Reply, Request, STDERR, STDOUT};
 
 /// A connection attached to a container's output (and input).
@@ -24,6 +25,8 @@ pub struct Attached {
     tty: bool,
     detach_keys: Vec<u8>,
     sig_proxy: bool,
+    /// An exec session: input and resizes go as frames on the stream.
+    framed: bool,
 }
 
 /// How an attached session ended.
@@ -47,10 +50,25 @@ pub fn connect(engine: &Engine, id: &str, stdin: bool, tty: bool) -> Result<Atta
             tty,
             detach_keys: DEFAULT_DETACH_KEYS.to_vec(),
             sig_proxy: true,
+            framed: false,
         }),
         other => Err(Error::usage(format!(
             "the supervisor refused to attach: {other:?}"
         ))),
+    }
+}
+
+/// Takes over `stream`, on which the supervisor accepted an exec session
+/// ([`Request::ExecAttached`]). As `docker exec` does, it passes on no
+/// signal but the resizes: ctrl-C on a terminal is a byte for the process.
+pub fn exec_session(stream: UnixStream, stdin: bool, tty: bool) -> Attached {
+    Attached {
+        stream,
+        stdin,
+        tty,
+        detach_keys: DEFAULT_DETACH_KEYS.to_vec(),
+        sig_proxy: false,
+        framed: true,
     }
 }
 
@@ -106,7 +124,7 @@ impl Attached {
             false => None,
         };
         if self.tty {
-            resize_from_terminal(engine, id);
+            self.resize(engine, id);
         }
         let stdin = std::io::stdin();
         let mut stdin_open = self.stdin;
@@ -141,11 +159,16 @@ impl Attached {
                 match stdin.lock().read(&mut buf) {
                     Ok(0) | Err(_) => {
                         stdin_open = false;
-                        let _ = self.stream.shutdown(Shutdown::Write);
+                        match self.framed {
+                            true => self.send_input(&[]),
+                            false => {
+                                let _ = self.stream.shutdown(Shutdown::Write);
+                            }
+                        }
                     }
                     Ok(n) => {
                         let fed = matcher.feed(&buf[..n]);
-                        let _ = self.stream.write_all(&fed.forward);
+                        self.send_input(&fed.forward);
                         if fed.detach {
                             return Ok(Ending::Detached);
                         }
@@ -155,7 +178,7 @@ impl Attached {
             if fired[1] {
                 while let Ok(Some(info)) = signals.read_signal() {
                     match Signal::try_from(info.ssi_signo as i32) {
-                        Ok(Signal::SIGWINCH) => resize_from_terminal(engine, id),
+                        Ok(Signal::SIGWINCH) => self.resize(engine, id),
                         Ok(signal) => {
                             let _ = protocol::signal(engine, id, signal as i32);
                         }
@@ -182,6 +205,29 @@ impl Attached {
         }
     }
     // ANCHOR_END: attach_loop
+
+    /// Typed bytes to the process (an empty piece means the input ended,
+    /// which only an exec session says in a frame).
+    fn send_input(&mut self, bytes: &[u8]) {
+        let _ = match self.framed {
+            true => self.stream.write_all(&protocol::frame(exec::STDIN, bytes)),
+            false if bytes.is_empty() => Ok(()),
+            false => self.stream.write_all(bytes),
+        };
+    }
+
+    /// Our terminal's size to the process's terminal.
+    fn resize(&mut self, engine: &Engine, id: &str) {
+        if !self.framed {
+            return resize_from_terminal(engine, id);
+        }
+        if let Some(size) = berth_isolation::runtime::pty::host_console_size() {
+            let text = format!("{} {}", size.height(), size.width());
+            let _ = self
+                .stream
+                .write_all(&protocol::frame(exec::RESIZE, text.as_bytes()));
+        }
+    }
 }
 
 /// Sends our terminal's size to the container's pty.

@@ -46,6 +46,17 @@ pub enum Request {
         /// The runtime's flags, the container id and the command.
         args: Vec<String>,
     },
+    /// Run `runtime exec` and stay attached to the new process: the
+    /// supervisor holds its stdio and reaps it ([`super::exec::Sessions`]).
+    /// After the answer, the client sends frames (stdin, resize), not raw bytes.
+    ExecAttached {
+        /// The runtime's flags, the container id and the command.
+        args: Vec<String>,
+        /// Whether the client sends input (`-i`).
+        stdin: bool,
+        /// Whether the process has a terminal (`-t`).
+        tty: bool,
+    },
     /// Set the container's terminal size.
     Resize {
         /// Rows.

@@ -117,6 +117,8 @@ pub struct Supervisor<'a> {
     early_stdin: Vec<u8>,
     /// Whether that client's input already ended.
     early_stdin_closed: bool,
+    /// Foreground execs: their processes are ours to relay and reap.
+    execs: super::exec::Sessions,
 }
 
 impl<'a> Supervisor<'a> {
@@ -170,6 +172,7 @@ impl<'a> Supervisor<'a> {
             spec,
             early_stdin: Vec::new(),
             early_stdin_closed: false,
+            execs: super::exec::Sessions::default(),
         })
     }
 
@@ -526,6 +529,8 @@ impl<'a> Supervisor<'a> {
                     .iter()
                     .map(|&i| PollFd::new(self.clients[i].stream.as_fd(), PollFlags::POLLIN)),
             );
+            let execs_at = fds.len();
+            fds.extend(self.execs.poll_fds());
             match poll(&mut fds, timeout) {
                 Err(Errno::EINTR) | Ok(0) => continue,
                 Err(_) => return Wake::Timeout,
@@ -536,6 +541,7 @@ impl<'a> Supervisor<'a> {
                 .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
                 .collect();
             drop(fds);
+            self.execs.dispatch(&fired[execs_at..]);
             for (i, (_, stream, slot)) in outputs.iter().enumerate() {
                 if fired[outputs_at + i] && !self.copy_out(borrowed[i], *stream) {
                     // End of file: stop polling it (a closed pipe is always "ready").
@@ -602,7 +608,7 @@ impl<'a> Supervisor<'a> {
                     exited = Some(128 + signal as i32)
                 }
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(_) => {}
+                Ok(other) => self.execs.reaped(&other),
             }
         }
         exited
@@ -679,6 +685,19 @@ impl<'a> Supervisor<'a> {
                 };
                 (Some(reply), Role::Gone, false)
             }
+            Ok(Request::ExecAttached { args, stdin, tty }) => {
+                if let Ok(stream) = client.stream.try_clone() {
+                    let scratch = self.socket.with_extension("");
+                    let request = super::exec::ExecRequest {
+                        args: &args,
+                        stdin,
+                        tty,
+                        scratch: &scratch,
+                    };
+                    self.execs.start(stream, &request);
+                }
+                (None, Role::Gone, false)
+            }
             Ok(Request::Resize { rows, cols }) => {
                 let result = match run.and_then(|r| r.created.console.as_ref()) {
                     Some(master) => resize(master.as_fd(), rows, cols),
@@ -727,6 +746,7 @@ impl<'a> Supervisor<'a> {
         }
         let last = record.map_or(code, |r| r.state.exit_code);
         self.notify_exit(last, true);
+        self.execs.end_all();
         let ours = std::fs::metadata(&self.socket).is_ok_and(|m| m.ino() == self.socket_inode);
         if ours {
             let _ = std::fs::remove_file(&self.socket);
