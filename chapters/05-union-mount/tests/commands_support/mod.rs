@@ -1,0 +1,134 @@
+//! What chapter 05's command tests share: a state root holding an image whose
+//! layer has files to change, the `ch05` binary run against it, the steps a
+//! container takes (the same steps run in docker by the oracle tests), and
+//! the check that nothing is left.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use berth_tests::env::{finish, spawn};
+use berth_tests::{Output, TestEnv, assert_nothing_left};
+
+/// Files the image's layer holds, for the container to change and delete.
+pub const IMAGE_FILES: &[(&str, &str)] = &[
+    ("etc/x/a", "a\n"),
+    ("etc/x/b", "b\n"),
+    ("etc/keep", "keep\n"),
+    ("etc/del", "del\n"),
+    ("etc/ren/sub/f", "r\n"),
+];
+
+/// What the container does: changes a file of the image, deletes one,
+/// deletes a directory and makes it again (overlay: an opaque directory),
+/// renames a directory, adds a tree and a symlink.
+pub const STEPS: &str = "rm -rf /etc/x && mkdir /etc/x && echo n > /etc/x/new && \
+    echo m >> /etc/keep && rm /etc/del && mv /etc/ren /etc/ren2 && \
+    mkdir -p /new/dir && touch /new/dir/f && ln -s /etc/keep /lnk";
+
+/// `diff` after [`STEPS`], as docker 20.10 prints it (sorted).
+pub const STEPS_DIFF: &[&str] = &[
+    "A /etc/ren2",
+    "A /etc/ren2/sub",
+    "A /etc/ren2/sub/f",
+    "A /etc/x/new",
+    "A /lnk",
+    "A /new",
+    "A /new/dir",
+    "A /new/dir/f",
+    "C /etc",
+    "C /etc/keep",
+    "C /etc/x",
+    "D /etc/del",
+    "D /etc/ren",
+    "D /etc/x/a",
+    "D /etc/x/b",
+];
+
+/// Adds [`IMAGE_FILES`] to a root filesystem.
+pub fn add_image_files(rootfs: &Path) {
+    for (path, content) in IMAGE_FILES {
+        let path = rootfs.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+}
+
+/// A test's world with the image `base` imported.
+pub struct World {
+    /// The test environment: state, run directory, cgroup parent.
+    pub env: TestEnv,
+}
+
+impl World {
+    pub fn new(test: &str) -> Option<World> {
+        let env = TestEnv::new(test)?;
+        add_image_files(env.rootfs());
+        let tar = env.state.path().join("base.tar");
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(env.rootfs())
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .expect("running tar");
+        assert!(status.success());
+        let world = World { env };
+        world
+            .ch05(&["import", tar.to_str().unwrap(), "base"])
+            .assert_success();
+        fs::remove_file(tar).unwrap();
+        Some(world)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ch05"));
+        command
+            .env("BERTH_ROOT", self.env.state.path())
+            .env("BERTH_RUN", self.env.run.path())
+            .env("BERTH_CGROUP_PARENT", &self.env.cgroup_parent)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    pub fn ch05(&self, args: &[&str]) -> Output {
+        finish(spawn(&mut self.command(args)))
+    }
+
+    /// `ch05 args…`, which must succeed; its stdout, trimmed.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.ch05(args);
+        out.assert_success();
+        out.stdout.trim().to_string()
+    }
+
+    /// Removes every container, then checks that nothing of them remains
+    /// (no mount, no process, no cgroup, no scratch directory).
+    pub fn clean_up(self) {
+        let ids = self.ch05(&["ps", "-aq"]).stdout;
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(&ids);
+            self.ch05(&args).assert_success();
+        }
+        let scratch = self.env.state.path().join("tmp");
+        let left: Vec<_> = fs::read_dir(&scratch)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "scratch directories left: {left:?}");
+        assert_nothing_left(&self.env);
+    }
+}
+
+/// The sorted lines of `diff`.
+pub fn sorted_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
