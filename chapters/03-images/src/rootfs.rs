@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use berth_engine::{Engine, Error, Result, RootFilesystem};
-use oci_spec::image::ImageConfiguration;
+use oci_spec::image::{Descriptor, ImageConfiguration};
 use sha2::{Digest as _, Sha256};
 
 use crate::layer::{self, Limits, WhiteoutMode};
@@ -63,6 +63,30 @@ pub const MAX_LAYERS: usize = 127;
 /// digest and each uncompressed stream against the config's `diff_ids`. On error
 /// `dir` is half-made: the caller removes it.
 pub fn unpack_image(store: &Store, image: &ImageRecord, dir: &Path) -> Result<()> {
+    let layers = image_layers(store, image)?;
+    fs::create_dir_all(dir)
+        .map_err(|e| Error::usage(format!("creating {}: {e}", dir.display())))?;
+    let limits = Limits::from_env()?;
+    for layer in &layers {
+        unpack_verified(store, layer, dir, WhiteoutMode::Apply, &limits)?;
+    }
+    Ok(())
+}
+// ANCHOR_END: unpack_image
+
+/// One layer of an image: its blob in the store and the digest of its
+/// uncompressed stream.
+#[derive(Debug, Clone)]
+pub struct ImageLayer {
+    /// The (possibly compressed) blob, as the manifest lists it.
+    pub descriptor: Descriptor,
+    /// `sha256:…` of the uncompressed tar, from the config's `diff_ids`.
+    pub diff_id: String,
+}
+
+/// The layers of `image`, bottom first, after checking that there are at most
+/// [`MAX_LAYERS`] and that the manifest and the config agree on their number.
+pub fn image_layers(store: &Store, image: &ImageRecord) -> Result<Vec<ImageLayer>> {
     let manifest = store.manifest(image)?;
     let config: ImageConfiguration = store.config(image)?;
     let layers = manifest.layers();
@@ -82,27 +106,41 @@ pub fn unpack_image(store: &Store, image: &ImageRecord, dir: &Path) -> Result<()
         ))
         .hint("remove the image and load it again"));
     }
-    fs::create_dir_all(dir)
-        .map_err(|e| Error::usage(format!("creating {}: {e}", dir.display())))?;
-    let limits = Limits::from_env()?;
-    for (descriptor, diff_id) in layers.iter().zip(diff_ids) {
-        let mut blob = HashingReader::new(store.open_blob(descriptor.digest())?);
-        let stats = layer::unpack_layer(dir, &mut blob, WhiteoutMode::Apply, &limits)
-            .map_err(|e| Error::from(e).code(125))?;
-        // The tar ends before the compressed stream does; hash the rest too.
-        io::copy(&mut blob, &mut io::sink())
-            .map_err(|e| Error::usage(format!("reading layer {}: {e}", descriptor.digest())))?;
-        let digest = blob.finish();
-        if digest != descriptor.digest().to_string() {
-            return Err(corrupt(descriptor.digest().to_string(), digest));
-        }
-        if stats.diff_id != *diff_id {
-            return Err(corrupt(diff_id.clone(), stats.diff_id));
-        }
+    Ok(layers
+        .iter()
+        .zip(diff_ids)
+        .map(|(descriptor, diff_id)| ImageLayer {
+            descriptor: descriptor.clone(),
+            diff_id: diff_id.clone(),
+        })
+        .collect())
+}
+
+/// Unpacks one layer onto `dir`, verifying its blob digest and its diff id.
+/// On error `dir` is half-made: the caller throws it away.
+pub fn unpack_verified(
+    store: &Store,
+    layer: &ImageLayer,
+    dir: &Path,
+    mode: WhiteoutMode,
+    limits: &Limits,
+) -> Result<()> {
+    let descriptor = &layer.descriptor;
+    let mut blob = HashingReader::new(store.open_blob(descriptor.digest())?);
+    let stats =
+        layer::unpack_layer(dir, &mut blob, mode, limits).map_err(|e| Error::from(e).code(125))?;
+    // The tar ends before the compressed stream does; hash the rest too.
+    io::copy(&mut blob, &mut io::sink())
+        .map_err(|e| Error::usage(format!("reading layer {}: {e}", descriptor.digest())))?;
+    let digest = blob.finish();
+    if digest != descriptor.digest().to_string() {
+        return Err(corrupt(descriptor.digest().to_string(), digest));
+    }
+    if stats.diff_id != layer.diff_id {
+        return Err(corrupt(layer.diff_id.clone(), stats.diff_id));
     }
     Ok(())
 }
-// ANCHOR_END: unpack_image
 
 fn corrupt(expected: String, actual: String) -> Error {
     Error::usage(format!(

@@ -16,7 +16,7 @@ pub mod commands;
 pub mod storage;
 
 use berth_engine::cli::{Command, ContainerCommand};
-use berth_engine::{Chapter, Engine, Result};
+use berth_engine::{Chapter, Engine, Result, RootFilesystem};
 
 /// Chapter 05 as a plug-in.
 pub struct Union;
@@ -41,6 +41,11 @@ impl Chapter for Union {
             C::Cp(args) | C::Container(CC::Cp(args)) => cp::cp(engine, args),
             _ => return None,
         })
+    }
+
+    // Replaces chapter 03's copy: layers unpacked once, an overlay per container.
+    fn root_filesystem(&self) -> Option<&dyn RootFilesystem> {
+        Some(&storage::driver::UnionStorage)
     }
 }
 // ANCHOR_END: chapter_05

@@ -1,14 +1,26 @@
 //! Where chapter 05 keeps its files, and what a container's storage record says.
 //!
 //! ```text
-//! BERTH_ROOT/layers/<chain-id hex>/diff   one layer, unpacked once (vfs: the whole tree up to it)
+//! BERTH_ROOT/layers/<chain-id hex>/diff   one layer, unpacked once, whiteouts as overlayfs reads them
 //! BERTH_ROOT/layers/<chain-id hex>/link   its short name
 //! BERTH_ROOT/layers/l/<short>             -> ../<chain-id hex>/diff
+//! BERTH_ROOT/layers/locks/<chain>.lock    held while the layer is unpacked or collected
+//! BERTH_ROOT/layers/vfs/<chain-id hex>/diff  vfs: the whole tree up to that layer
 //! BERTH_ROOT/containers/<id>/storage.json which driver made the root, from which layers
 //! BERTH_ROOT/containers/<id>/init         the init layer (overlay)
 //! BERTH_ROOT/containers/<id>/upper, work  the container's own layer (overlay)
 //! BERTH_ROOT/containers/<id>/rootfs       the overlay's mount point, or the vfs copy
 //! ```
+
+pub mod collect;
+pub mod copy;
+pub mod driver;
+pub mod error;
+pub mod init_layer;
+pub mod layers;
+pub mod lock;
+pub mod overlay;
+pub mod select;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -100,8 +112,8 @@ pub fn container_layers(engine: &Engine, dir: &Path) -> Result<ContainerLayers> 
         DriverKind::Vfs => ContainerLayers::Copy {
             rootfs: dir.join("rootfs"),
             image: match record.chain.last() {
-                Some(top) => layers.join(top).join("diff"),
-                None => layers.join("empty"),
+                Some(top) => layers.join("vfs").join(top).join("diff"),
+                None => layers.join("vfs").join("empty"),
             },
         },
     })
