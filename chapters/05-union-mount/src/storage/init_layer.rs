@@ -33,11 +33,12 @@ pub enum InitKind {
 ///   below, hidden, as docker does);
 /// - `etc/mtab -> /proc/mounts`: what `mount` and `df` read, as docker links it;
 /// - `dev/pts`, `dev/shm`, `dev/console`: hidden at run time by the `/dev`
-///   tmpfs, but there in `export`, like docker's.
+///   tmpfs, but there in `export`, like docker's;
+/// - `.dockerenv`: empty; scripts test it to know they run in a container.
 ///
-/// docker's init layer also has `/.dockerenv`; berth does not claim to be
-/// docker, so programs that look for it are not misled.
+/// These are docker's init layer's entries.
 pub const ENTRIES: &[(&str, InitKind)] = &[
+    (".dockerenv", InitKind::File),
     ("proc", InitKind::Dir),
     ("sys", InitKind::Dir),
     ("dev", InitKind::Dir),
