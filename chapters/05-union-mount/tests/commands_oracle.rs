@@ -1,0 +1,101 @@
+//! Chapter 05's commands against docker (the oracle dockerd of `cargo xtask
+//! test`): the same image, the same steps in a container; `diff` gives the same
+//! set of lines, `export` the same tree but for docker's init layer, and a
+//! committed image saved by berth loads and runs in docker.
+
+mod commands_support;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use berth_tests::oracle::{Docker, INIT_LAYER, tree};
+use commands_support::{STEPS, STEPS_DIFF, World, sorted_lines};
+
+fn untar(tarball: &Path, dir: &Path) {
+    fs::create_dir_all(dir).unwrap();
+    let status = Command::new("tar")
+        .args(["--numeric-owner", "--same-owner", "-p", "-x", "-f"])
+        .arg(tarball)
+        .arg("-C")
+        .arg(dir)
+        .status()
+        .expect("running tar");
+    assert!(status.success(), "unpacking {}", tarball.display());
+}
+
+#[test]
+fn diff_and_export_equal_docker_s() {
+    let test = "diff_and_export_equal_docker_s";
+    let Some(docker) = Docker::connect(test) else {
+        return;
+    };
+    let Some(world) = World::new(test) else {
+        return;
+    };
+    let image = docker.name("steps-base");
+    docker.import(world.env.rootfs(), &image);
+    let container = docker.ok(&["create", "--network", "none", &image, "sh", "-c", STEPS]);
+    let started = docker.run(&["start", "-a", &container]);
+    let docker_diff = docker.run(&["diff", &container]);
+    let scratch = tempfile::tempdir().unwrap();
+    let docker_tar = scratch.path().join("docker.tar");
+    let exported = docker.run(&["export", "-o", docker_tar.to_str().unwrap(), &container]);
+    docker.ok(&["rm", "-f", &container]);
+    assert_eq!(started.code, 0, "{started:#?}");
+    assert_eq!(exported.code, 0, "{exported:#?}");
+
+    world.ok(&["run", "--name", "steps", "base", "sh", "-c", STEPS]);
+    let berth_diff = world.ok(&["diff", "steps"]);
+    assert_eq!(sorted_lines(&berth_diff), sorted_lines(&docker_diff.stdout));
+    assert_eq!(sorted_lines(&berth_diff), STEPS_DIFF);
+
+    let berth_tar = scratch.path().join("berth.tar");
+    world.ok(&["export", "-o", berth_tar.to_str().unwrap(), "steps"]);
+    untar(&docker_tar, &scratch.path().join("docker"));
+    untar(&berth_tar, &scratch.path().join("berth"));
+    let docker_tree = tree(&scratch.path().join("docker"), INIT_LAYER);
+    let berth_tree = tree(&scratch.path().join("berth"), INIT_LAYER);
+    let only_docker: Vec<_> = docker_tree.difference(&berth_tree).collect();
+    let only_berth: Vec<_> = berth_tree.difference(&docker_tree).collect();
+    assert!(
+        only_docker.is_empty() && only_berth.is_empty(),
+        "exports differ: only docker's {only_docker:#?}, only berth's {only_berth:#?}"
+    );
+    world.clean_up();
+}
+
+#[test]
+fn a_committed_image_saved_by_berth_runs_in_docker() {
+    let test = "a_committed_image_saved_by_berth_runs_in_docker";
+    let Some(docker) = Docker::connect(test) else {
+        return;
+    };
+    let Some(world) = World::new(test) else {
+        return;
+    };
+    world.ok(&["run", "--name", "steps", "base", "sh", "-c", STEPS]);
+    let name = docker.name("committed");
+    world.ok(&["commit", "-m", "the steps", "steps", &name]);
+    let scratch = tempfile::tempdir().unwrap();
+    let archive = scratch.path().join("committed.tar");
+    world.ok(&["save", "-o", archive.to_str().unwrap(), &name]);
+    docker.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let seen = docker.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &name,
+        "sh",
+        "-c",
+        "cat /etc/keep; ls /etc/x; test -e /etc/del || echo no-del; readlink /lnk",
+    ]);
+    assert_eq!(
+        seen.lines().collect::<Vec<_>>(),
+        ["keep", "m", "new", "no-del", "/etc/keep"]
+    );
+    let history = docker.ok(&["history", "--format", "{{.Comment}}", &name]);
+    assert_eq!(history.lines().next(), Some("the steps"));
+    world.clean_up();
+}
