@@ -47,6 +47,7 @@ pub fn commit(engine: &Engine, args: &CommitArgs) -> Result<i32> {
         apply_change(&mut changes, change).map_err(|e| e.code(1))?;
     }
     let target = Target::find(engine, &args.container)?;
+    target.require_image()?;
     let store = Store::open(&engine.paths)?;
     let image_id = target.record.image_id.clone().unwrap_or_default();
     let parent = store.resolve(&image_id)?;

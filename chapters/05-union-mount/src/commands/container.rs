@@ -64,6 +64,18 @@ impl<'a> Target<'a> {
         Ok(Target { world, record, dir })
     }
 
+    /// Refuses a container run on a directory of its own (`--rootfs`): it has
+    /// no image to compare with or to commit onto.
+    pub fn require_image(&self) -> Result<()> {
+        match self.record.external_rootfs {
+            Some(_) => Err(ContainerError::ExternalRootfs {
+                id: self.record.id.clone(),
+            }
+            .into()),
+            None => Ok(()),
+        }
+    }
+
     /// The engine.
     pub fn engine(&self) -> &'a Engine {
         self.world.engine
@@ -73,12 +85,7 @@ impl<'a> Target<'a> {
     /// copy, no `storage.json`) is a copy of its image, and its image is
     /// unpacked once more into a scratch directory to compare it with.
     pub fn layers(&self) -> Result<Layers> {
-        if self.record.external_rootfs.is_some() {
-            return Err(ContainerError::ExternalRootfs {
-                id: self.record.id.clone(),
-            }
-            .into());
-        }
+        self.require_image()?;
         if self.dir.join(STORAGE_RECORD).exists() {
             return Ok(Layers {
                 layers: container_layers(self.engine(), &self.dir)?,
