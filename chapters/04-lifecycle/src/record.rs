@@ -72,7 +72,41 @@ pub struct Config {
     pub stop_signal: String,
     /// `--stop-timeout` in seconds (None: 10).
     pub stop_timeout: Option<i64>,
+    /// docker's `Config.Entrypoint`: `--entrypoint`, else the image's (None:
+    /// none). Records written before it was kept have neither field.
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    /// docker's `Config.Cmd`: the arguments after the image, else the
+    /// image's, unless `--entrypoint` was given (None: none).
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
 }
+
+// ANCHOR: entrypoint_and_cmd
+/// docker's `Config.Entrypoint` and `Config.Cmd` of a new container, from the
+/// image's and the command line's. An empty `--entrypoint` clears the
+/// image's; any `--entrypoint` also drops the image's command, so the
+/// container runs only what the user named. The process is the two joined.
+pub fn entrypoint_and_cmd(
+    image_entrypoint: Option<&[String]>,
+    image_cmd: Option<&[String]>,
+    entrypoint: Option<&str>,
+    cmd: &[String],
+) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let some = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
+    let shown_entrypoint = match entrypoint {
+        Some("") => None,
+        Some(given) => Some(vec![given.to_string()]),
+        None => image_entrypoint.and_then(some),
+    };
+    let shown_cmd = match (cmd.is_empty(), entrypoint) {
+        (false, _) => Some(cmd.to_vec()),
+        (true, Some(_)) => None,
+        (true, None) => image_cmd.and_then(some),
+    };
+    (shown_entrypoint, shown_cmd)
+}
+// ANCHOR_END: entrypoint_and_cmd
 
 // ANCHOR: container_state
 /// Where the container is in its life, and the evidence.
@@ -457,6 +491,51 @@ mod tests {
 
     fn hex(c: char) -> String {
         std::iter::repeat_n(c, 64).collect()
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn entrypoint_and_cmd_are_split_as_docker_shows_them() {
+        // What docker 20.10 showed for an image with ENTRYPOINT ["/bin/echo","pre"]
+        // and CMD ["a b","c"].
+        let (ep, cmd) = (strings(&["/bin/echo", "pre"]), strings(&["a b", "c"]));
+        let split = |flag: Option<&str>, given: &[&str]| {
+            entrypoint_and_cmd(Some(&ep), Some(&cmd), flag, &strings(given))
+        };
+        assert_eq!(split(None, &[]), (Some(ep.clone()), Some(cmd.clone())));
+        assert_eq!(
+            split(None, &["x", "y"]),
+            (Some(ep.clone()), Some(strings(&["x", "y"])))
+        );
+        assert_eq!(
+            split(Some("/bin/true"), &[]),
+            (Some(strings(&["/bin/true"])), None)
+        );
+        assert_eq!(
+            split(Some("/bin/true"), &["z"]),
+            (Some(strings(&["/bin/true"])), Some(strings(&["z"])))
+        );
+        assert_eq!(
+            split(Some(""), &["echo", "hi"]),
+            (None, Some(strings(&["echo", "hi"])))
+        );
+        assert_eq!(
+            entrypoint_and_cmd(None, Some(&[]), None, &strings(&["sh"])),
+            (None, Some(strings(&["sh"])))
+        );
+    }
+
+    #[test]
+    fn a_record_without_entrypoint_and_cmd_still_reads() {
+        let mut json = serde_json::to_value(sample(&hex('b'), "old")).unwrap();
+        let config = json["Config"].as_object_mut().unwrap();
+        config.remove("Entrypoint");
+        config.remove("Cmd");
+        let record: ContainerRecord = serde_json::from_value(json).unwrap();
+        assert_eq!((record.config.entrypoint, record.config.cmd), (None, None));
     }
 
     #[test]

@@ -135,3 +135,68 @@ fn stats_shows_a_busy_core_the_memory_limit_and_the_pids() {
     assert!(text.matches("calm").count() >= 2, "{text:?}");
     w.clean_up();
 }
+
+#[test]
+fn inspect_shows_path_args_entrypoint_and_cmd_as_docker_does() {
+    let Some(w) = World::new("ch04 inspect entrypoint") else {
+        return;
+    };
+    let w = Guarded::new(w);
+    let tar = w.env.state.path().join("ep.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(w.env.rootfs())
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    w.ch04(&[
+        "import",
+        "-c",
+        r#"ENTRYPOINT ["/bin/echo","pre"]"#,
+        "-c",
+        r#"CMD ["a b","c"]"#,
+        tar.to_str().unwrap(),
+        "epimg",
+    ])
+    .assert_success();
+    std::fs::remove_file(&tar).unwrap();
+    let format = "{{json .Path}} {{json .Args}} {{json .Config.Entrypoint}} {{json .Config.Cmd}}";
+    // What docker 20.10 prints for the same image and flags.
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["epimg"],
+            r#""/bin/echo" ["pre","a b","c"] ["/bin/echo","pre"] ["a b","c"]"#,
+        ),
+        (
+            &["epimg", "x", "y"],
+            r#""/bin/echo" ["pre","x","y"] ["/bin/echo","pre"] ["x","y"]"#,
+        ),
+        (
+            &["--entrypoint", "/bin/true", "epimg"],
+            r#""/bin/true" [] ["/bin/true"] null"#,
+        ),
+        (
+            &["--entrypoint=", "epimg", "echo", "hi"],
+            r#""echo" ["hi"] null ["echo","hi"]"#,
+        ),
+        (
+            &["busybox", "sh", "-c", "a b"],
+            r#""sh" ["-c","a b"] null ["sh","-c","a b"]"#,
+        ),
+    ];
+    for (flags, expected) in cases {
+        let mut args = vec!["create"];
+        args.extend(flags);
+        let created = w.ch04(&args);
+        created.assert_success();
+        let id = created.stdout.trim();
+        let out = w.ch04(&["inspect", "-f", format, id]);
+        out.assert_success();
+        assert_eq!(out.stdout.trim(), expected, "create {flags:?}");
+        w.ch04(&["rm", id]).assert_success();
+    }
+    w.clean_up();
+}

@@ -13,7 +13,7 @@ use berth_isolation::runtime::signals;
 
 use super::World;
 use crate::events;
-use crate::record::{Config, ContainerRecord, State, now_rfc3339};
+use crate::record::{Config, ContainerRecord, State, entrypoint_and_cmd, now_rfc3339};
 use crate::restart::RestartPolicy;
 
 /// `create`: prints the new container's id.
@@ -30,6 +30,8 @@ struct Source {
     external_rootfs: Option<std::path::PathBuf>,
     process: Vec<String>,
     stop_signal: Option<String>,
+    /// docker's `Config.Entrypoint` and `Config.Cmd`.
+    entrypoint_and_cmd: (Option<Vec<String>>, Option<Vec<String>>),
 }
 
 fn source(
@@ -45,6 +47,7 @@ fn source(
                 external_rootfs: Some(rootfs),
                 process: args.args.clone(),
                 stop_signal: None,
+                entrypoint_and_cmd: (None, Some(args.args.clone())),
             },
             None,
         ));
@@ -64,6 +67,12 @@ fn source(
             external_rootfs: None,
             process,
             stop_signal: config.stop_signal().clone(),
+            entrypoint_and_cmd: entrypoint_and_cmd(
+                config.entrypoint().as_deref(),
+                config.cmd().as_deref(),
+                args.entrypoint.as_deref(),
+                cmd,
+            ),
         },
         Some((store, image)),
     ))
@@ -102,6 +111,7 @@ fn check_flags(args: &RunArgs) -> Result<(RestartPolicy, Config)> {
             labels,
             stop_signal: args.stop_signal.clone().unwrap_or_default(),
             stop_timeout,
+            ..Config::default()
         },
     ))
 }
@@ -157,7 +167,11 @@ pub fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerReco
             external_rootfs: source.external_rootfs.clone(),
             path: path.clone(),
             args: rest.to_vec(),
-            config: config.clone(),
+            config: Config {
+                entrypoint: source.entrypoint_and_cmd.0.clone(),
+                cmd: source.entrypoint_and_cmd.1.clone(),
+                ..config.clone()
+            },
             restart_policy: policy,
             auto_remove: args.rm,
             state: State::default(),

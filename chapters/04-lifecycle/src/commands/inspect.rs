@@ -190,7 +190,7 @@ struct Config {
     tty: bool,
     open_stdin: bool,
     env: Vec<String>,
-    cmd: Vec<String>,
+    cmd: Option<Vec<String>>,
     image: String,
     working_dir: String,
     entrypoint: Option<Vec<String>>,
@@ -254,16 +254,26 @@ pub fn describe(world: &World, record: &ContainerRecord) -> Result<ContainerInsp
             tty: record.config.tty,
             open_stdin: record.config.open_stdin,
             env: process.env().clone().unwrap_or_default(),
-            cmd: std::iter::once(record.path.clone())
-                .chain(record.args.iter().cloned())
-                .collect(),
+            cmd: shown_cmd(record),
             image: record.image.clone(),
             working_dir: process.cwd().display().to_string(),
-            entrypoint: None,
+            entrypoint: record.config.entrypoint.clone(),
             labels: record.config.labels.clone(),
             stop_signal: record.config.stop_signal.clone(),
         },
     })
+}
+
+/// `Config.Cmd`; a record older than the field shows its whole process there.
+fn shown_cmd(record: &ContainerRecord) -> Option<Vec<String>> {
+    match (&record.config.entrypoint, &record.config.cmd) {
+        (None, None) => Some(
+            std::iter::once(record.path.clone())
+                .chain(record.args.iter().cloned())
+                .collect(),
+        ),
+        (_, cmd) => cmd.clone(),
+    }
 }
 
 // ANCHOR: host_config_from_spec
