@@ -76,7 +76,13 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     let record = world.find(&args.args[0])?;
     match record.state.status {
         Status::Running => {}
-        Status::Paused => return Err(ExecError::Paused { id: record.id }.into()),
+        // docker names the container as it was given here, and by id below.
+        Status::Paused => {
+            return Err(ExecError::Paused {
+                id: args.args[0].clone(),
+            }
+            .into());
+        }
         _ => return Err(ExecError::NotRunning { id: record.id }.into()),
     }
     let runtime_args = runtime_args(&world, &record, args)?;

@@ -160,9 +160,12 @@ struct StateInspect {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct HostConfig {
+    log_config: LogConfig,
     network_mode: String,
     restart_policy: RestartPolicyInspect,
     auto_remove: bool,
+    oom_score_adj: i32,
+    readonly_rootfs: bool,
     cpu_shares: u64,
     memory: i64,
     nano_cpus: i64,
@@ -172,6 +175,17 @@ struct HostConfig {
     memory_reservation: i64,
     memory_swap: i64,
     pids_limit: Option<i64>,
+    masked_paths: Vec<String>,
+    readonly_paths: Vec<String>,
+}
+
+/// Chapter 04's one log driver, docker's default.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LogConfig {
+    #[serde(rename = "Type")]
+    kind: &'static str,
+    config: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -299,13 +313,28 @@ fn host_config(record: &ContainerRecord, spec: &Spec) -> HostConfig {
         RestartPolicy::UnlessStopped => ("unless-stopped", 0),
         RestartPolicy::OnFailure { max } => ("on-failure", max),
     };
+    let linux = spec.linux().clone().unwrap_or_default();
     HostConfig {
+        log_config: LogConfig {
+            kind: "json-file",
+            config: Default::default(),
+        },
         network_mode: "default".into(),
         restart_policy: RestartPolicyInspect {
             name: name.into(),
             maximum_retry_count: max,
         },
         auto_remove: record.auto_remove,
+        oom_score_adj: spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.oom_score_adj())
+            .unwrap_or(0),
+        readonly_rootfs: spec
+            .root()
+            .as_ref()
+            .and_then(|r| r.readonly())
+            .unwrap_or(false),
         cpu_shares: cpu.shares().unwrap_or(0),
         memory: memory.limit().unwrap_or(0),
         nano_cpus,
@@ -315,6 +344,8 @@ fn host_config(record: &ContainerRecord, spec: &Spec) -> HostConfig {
         memory_reservation: memory.reservation().unwrap_or(0),
         memory_swap: memory.swap().unwrap_or(0),
         pids_limit: resources.pids().map(|p| p.limit()).filter(|&l| l > 0),
+        masked_paths: linux.masked_paths().clone().unwrap_or_default(),
+        readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
     }
 }
 // ANCHOR_END: host_config_from_spec
