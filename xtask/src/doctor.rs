@@ -204,16 +204,80 @@ fn missing_words<'a>(text: &str, wanted: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
+// ANCHOR: doctor_overlay
+/// Which storage driver chapter 05 will use: overlay2 when the kernel has
+/// overlayfs, the state root is not itself on an overlay, and a test mount with
+/// berth's options works there; vfs (a full copy per container) otherwise.
 fn overlayfs() -> Result<String, String> {
+    const FALLBACK: &str = "berth will use the vfs driver (a full copy per container)";
     let filesystems = fs::read_to_string("/proc/filesystems").unwrap_or_default();
-    if filesystems
+    if !filesystems
         .lines()
         .any(|line| line.split_whitespace().last() == Some("overlay"))
     {
-        Ok("listed in /proc/filesystems".into())
-    } else {
-        Err("not in /proc/filesystems: run `modprobe overlay`".into())
+        return Err(format!(
+            "not in /proc/filesystems (`modprobe overlay`); {FALLBACK}"
+        ));
     }
+    let state = std::env::var_os("BERTH_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/var/lib/berth".into());
+    let existing = state
+        .ancestors()
+        .find(|dir| dir.is_dir())
+        .unwrap_or(Path::new("/"))
+        .to_path_buf();
+    if on_overlay(&existing) {
+        return Err(format!(
+            "{} is on an overlay, which cannot hold an upper directory; {FALLBACK}",
+            existing.display()
+        ));
+    }
+    if !util::is_root() {
+        return Ok("listed in /proc/filesystems (run doctor as root to try a mount)".into());
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix(".berth-doctor-")
+        .tempdir_in(&existing)
+        .map_err(|err| format!("cannot make a scratch dir in {}: {err}", existing.display()))?;
+    let dir = |name: &str| {
+        let path = scratch.path().join(name);
+        fs::create_dir(&path).map(|()| path.display().to_string())
+    };
+    let made =
+        (|| Ok::<_, std::io::Error>((dir("lower")?, dir("upper")?, dir("work")?, dir("merged")?)))(
+        );
+    let (lower, upper, work, merged) =
+        made.map_err(|err| format!("cannot make scratch dirs: {err}"))?;
+    let options = format!(
+        "lowerdir={lower},upperdir={upper},workdir={work},redirect_dir=off,metacopy=off,index=off"
+    );
+    quiet(&["mount", "-t", "overlay", "overlay", "-o", &options, &merged]).map_err(|err| {
+        format!(
+            "a test mount in {} failed ({err}); {FALLBACK}",
+            existing.display()
+        )
+    })?;
+    let _ = quiet(&["umount", &merged]);
+    Ok(format!(
+        "overlay2: a test mount in {} worked",
+        existing.display()
+    ))
+}
+// ANCHOR_END: doctor_overlay
+
+/// Whether `dir` is on an overlay file system (statfs's magic number).
+fn on_overlay(dir: &Path) -> bool {
+    const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs writes into the zeroed struct it is given, nothing else.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    let found = unsafe { libc::statfs(path.as_ptr(), &mut stat) } == 0;
+    #[allow(clippy::unnecessary_cast)] // f_type's width differs between architectures
+    let magic = stat.f_type as i64;
+    found && magic == OVERLAYFS_SUPER_MAGIC
 }
 
 /// Creates a veth pair and a bridge in a scratch network namespace, then deletes it all.
