@@ -1,10 +1,11 @@
 //! `run IMAGE [CMD…]`: chapter 01's run, on a root filesystem unpacked from an image.
 
-use std::fs;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
 
 use berth_engine::cli::RunArgs;
-use berth_engine::state::new_id;
-use berth_engine::{Engine, Error, Result};
+use berth_engine::state::{lock, new_id};
+use berth_engine::{Engine, Error, Result, RootFilesystem};
 use berth_isolation::run::run_container;
 
 use crate::image_config::{image_run_config, process_args};
@@ -32,9 +33,10 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     let driver = engine
         .root_filesystem()
         .expect("chapter 03 offers a root-filesystem driver");
-    let dir = engine.paths.root_dir("rootfs")?.join(&id);
-    fs::create_dir_all(&dir)
-        .map_err(|e| Error::usage(format!("creating {}: {e}", dir.display())))?;
+    let runs = engine.paths.root_dir("rootfs")?;
+    sweep_abandoned(engine, driver, &runs);
+    let dir = runs.join(&id);
+    let _claim = claim(&runs, &dir)?;
     let result = driver
         .create(engine, image.id.as_ref(), &dir)
         .and_then(|()| driver.mount(engine, &dir))
@@ -53,6 +55,47 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     result
 }
 // ANCHOR_END: run_image
+
+/// Held while a run's directory is made and locked, and while the sweep looks
+/// for abandoned ones: so the sweep never takes a directory not yet locked.
+const RUNS_LOCK: &str = ".lock";
+
+/// Makes the run's directory and locks it for as long as the run lasts; a
+/// directory whose lock is free belongs to a run that was killed.
+fn claim(runs: &Path, dir: &Path) -> Result<File> {
+    let failed = |e: std::io::Error| Error::usage(format!("creating {}: {e}", dir.display()));
+    let _guard = lock(&runs.join(RUNS_LOCK)).map_err(failed)?;
+    fs::create_dir(dir).map_err(failed)?;
+    let held = File::open(dir).map_err(failed)?;
+    held.lock().map_err(failed)?;
+    Ok(held)
+}
+
+/// Removes, through the root-filesystem driver (an overlay is unmounted), the
+/// directories of runs that were killed before they could clean up.
+fn sweep_abandoned(engine: &Engine, driver: &dyn RootFilesystem, runs: &Path) {
+    let abandoned: Vec<(PathBuf, File)> = {
+        let Ok(_guard) = lock(&runs.join(RUNS_LOCK)) else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(runs) else {
+            return;
+        };
+        entries
+            .flatten()
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|entry| {
+                let held = File::open(entry.path()).ok()?;
+                held.try_lock().ok()?;
+                Some((entry.path(), held))
+            })
+            .collect()
+    };
+    for (dir, _held) in abandoned {
+        let _ = driver.remove(engine, &dir);
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
 
 /// docker's answer for an image that is not in the store, and what to do here.
 fn missing_image(wanted: &str) -> Error {
