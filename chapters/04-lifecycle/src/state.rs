@@ -85,11 +85,12 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// docker's message for container `name`.
-    pub fn message(self, name: &str, status: Status) -> String {
+    /// docker's message for the container named `name` (as the user gave it)
+    /// whose full id is `id`.
+    pub fn message(self, name: &str, id: &str, status: Status) -> String {
         match self {
             Refusal::NotRunning => format!(
-                "Error response from daemon: Cannot kill container: {name}: Container {name} is not running"
+                "Error response from daemon: Cannot kill container: {name}: Container {id} is not running"
             ),
             Refusal::Paused => format!(
                 "Error response from daemon: cannot start a paused container, try unpause instead ({name})"
@@ -180,12 +181,12 @@ mod tests {
     #[test]
     fn refusals_use_docker_s_words() {
         assert_eq!(
-            Refusal::NotRunning.message("web", S::Exited),
-            "Error response from daemon: Cannot kill container: web: Container web is not running"
+            Refusal::NotRunning.message("web", "0123abcd", S::Exited),
+            "Error response from daemon: Cannot kill container: web: Container 0123abcd is not running"
         );
         assert!(
             Refusal::StillRunning
-                .message("web", S::Running)
+                .message("web", "0123abcd", S::Running)
                 .contains("You cannot remove a running container web. Stop the container")
         );
     }

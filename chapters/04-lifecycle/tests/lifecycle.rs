@@ -200,13 +200,13 @@ fn invalid_moves_answer_as_docker_does() {
     );
     let created = w.ch04(&["create", "--name", "idle", "busybox", "true"]);
     created.assert_success();
+    let idle_id = created.stdout.trim().to_string();
     assert_eq!(w.ch04(&["stop", "idle"]).code, 0);
     let kill = w.ch04(&["kill", "idle"]);
     assert_eq!(kill.code, 1);
-    assert!(
-        kill.stderr
-            .contains("Cannot kill container: idle: Container idle is not running")
-    );
+    assert!(kill.stderr.contains(&format!(
+        "Cannot kill container: idle: Container {idle_id} is not running"
+    )));
     let missing = w.ch04(&["logs", "nothing"]);
     assert_eq!(
         (missing.code, missing.stderr.trim()),

@@ -262,8 +262,7 @@ fn compare(theirs: &Side, ours: &Side) {
     exactly(&["pause", "EXITED"]);
     exactly(&["unpause", "RUNNING"]);
     exactly(&["rm", "RUNNING"]);
-    // docker names the container by id after "Container"; berth by the name given.
-    code_only(&["kill", "EXITED"]);
+    exactly(&["kill", "EXITED"]);
     exactly(&["wait", "EXITED"]);
     exactly(&["logs", "--tail", "2", "RUNNING"]);
     // The runtime's own messages differ from runc's (docker prints them on

@@ -17,7 +17,11 @@ pub fn kill(engine: &Engine, args: &KillArgs) -> Result<i32> {
     for_each(engine, &args.containers, |world, given| {
         let record = world.find(given)?;
         if let Answer::Refuse(why) = decide(Action::Kill, record.state.status) {
-            return Err(Error::failed(why.message(given, record.state.status)));
+            return Err(Error::failed(why.message(
+                given,
+                &record.id,
+                record.state.status,
+            )));
         }
         // A kill by the user is a stop as far as the restart policy goes.
         world

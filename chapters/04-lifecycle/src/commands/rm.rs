@@ -29,7 +29,11 @@ pub fn remove_container(world: &World, record: &ContainerRecord, force: bool) ->
         Action::Remove
     };
     if let Answer::Refuse(why) = decide(action, record.state.status) {
-        return Err(Error::failed(why.message(&record.id, record.state.status)));
+        return Err(Error::failed(why.message(
+            &record.id,
+            &record.id,
+            record.state.status,
+        )));
     }
     if record.state.status.is_active() {
         world

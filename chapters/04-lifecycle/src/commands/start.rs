@@ -37,9 +37,11 @@ fn needs_start(record: &ContainerRecord) -> Result<bool> {
     match decide(Action::Start, record.state.status) {
         Answer::Proceed => Ok(true),
         Answer::AlreadyDone => Ok(false),
-        Answer::Refuse(why) => Err(Error::failed(
-            why.message(&record.name, record.state.status),
-        )),
+        Answer::Refuse(why) => Err(Error::failed(why.message(
+            &record.name,
+            &record.id,
+            record.state.status,
+        ))),
     }
 }
 

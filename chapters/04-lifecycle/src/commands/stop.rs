@@ -34,9 +34,11 @@ pub fn stop_container(
         Answer::Proceed => {}
         Answer::AlreadyDone => return Ok(()),
         Answer::Refuse(why) => {
-            return Err(Error::failed(
-                why.message(&record.name, record.state.status),
-            ));
+            return Err(Error::failed(why.message(
+                &record.name,
+                &record.id,
+                record.state.status,
+            )));
         }
     }
     let signal_name = signal.unwrap_or(&record.config.stop_signal);
