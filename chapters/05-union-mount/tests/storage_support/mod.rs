@@ -146,20 +146,36 @@ impl World {
         layers
     }
 
-    /// Removes every container, then checks that nothing of them remains.
-    pub fn clean_up(self) {
+    /// Removes every container (`rm -f`); true if that worked.
+    fn remove_containers(&self) -> bool {
         let ids = self.ch05(&["ps", "-aq"]).stdout;
         let ids: Vec<&str> = ids.split_whitespace().collect();
-        if !ids.is_empty() {
-            let mut args = vec!["rm", "-f"];
-            args.extend(&ids);
-            self.ch05(&args).assert_success();
+        if ids.is_empty() {
+            return true;
         }
+        let mut args = vec!["rm", "-f"];
+        args.extend(&ids);
+        self.ch05(&args).code == 0
+    }
+
+    /// Removes every container, then checks that nothing of them remains.
+    pub fn clean_up(self) {
+        assert!(self.remove_containers(), "rm -f failed");
         assert!(
             self.mounts_under_state().is_empty(),
             "mounts left under the state root"
         );
         assert_nothing_left(&self.env);
+    }
+}
+
+impl Drop for World {
+    /// A failed test still removes its containers, so their mounts and
+    /// processes do not outlive it.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.remove_containers();
+        }
     }
 }
 
