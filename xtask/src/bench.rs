@@ -1,13 +1,16 @@
-//! `cargo xtask bench [--runs N]`: how fast berth starts a container, next to runc and crun.
+//! `cargo xtask bench [--runs N] [--only start|images|lifecycle]`: how fast berth is,
+//! next to runc, crun, docker and skopeo, in one run.
 //!
-//! Each tool runs `true` in a container from the same busybox root filesystem: berth
+//! The first section is chapter 01's container start. Each tool runs `true` in a container from the same busybox root filesystem: berth
 //! through `ch01 run --rootfs`, runc and crun through `run` on a bundle whose config.json
 //! `runc spec` wrote. The figures are wall-clock times from spawn to exit; the table gives
 //! the minimum, the median and the median's ratio to berth's. Nothing here asserts a time:
 //! a slow CI machine should not fail a build.
 //!
 //! A second section times chapter 03's `load` and `save` of a multi-layer image against
-//! `docker load`/`docker save` on the oracle dockerd and `skopeo copy` (see [`images`]).
+//! `docker load`/`docker save` on the oracle dockerd and `skopeo copy` (see [`images`]);
+//! a third, chapter 04's container life from the CLI against docker and crun (see
+//! [`lifecycle`]). One oracle dockerd serves both, started once and always stopped.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::{rootfs, util};
+use crate::{oracle, rootfs, util};
 
 /// Fewer runs than this make a median too noisy to compare.
 const MIN_RUNS: usize = 20;
@@ -24,30 +27,104 @@ const MIN_RUNS: usize = 20;
 /// Runs before measuring, so page cache and first-use costs are not counted.
 const WARM_UP: usize = 2;
 
-/// Runs `cargo xtask bench [--runs N]`.
+mod lifecycle;
+
+/// The parts of the benchmark `--only` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    /// Chapter 01: `run --rootfs` against crun and runc.
+    Start,
+    /// Chapter 03: `load` and `save` against docker and skopeo.
+    Images,
+    /// Chapter 04: `run --rm`, `create` + `rm` and `ps -a` against docker and crun.
+    Lifecycle,
+}
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+struct Options {
+    runs: usize,
+    /// `None`: every section.
+    only: Option<Section>,
+}
+
+impl Options {
+    fn wants(&self, section: Section) -> bool {
+        self.only.is_none_or(|only| only == section)
+    }
+}
+
+/// Runs `cargo xtask bench [--runs N] [--only SECTION]`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let runs = parse_runs(args)?;
+    let options = parse_args(args)?;
+    let runs = options.runs;
     util::require_root("the benchmark")?;
     util::build_release()?;
     let scratch = tempfile::Builder::new().prefix("berth-bench-").tempdir()?;
     let rootfs = scratch.path().join("rootfs");
     rootfs::build(&rootfs)?;
+    // chapter 04 compares its start with crun's on the same root filesystem.
+    let mut crun_start = None;
+    if options.wants(Section::Start) || options.wants(Section::Lifecycle) {
+        let rows = start_rows(scratch.path(), &rootfs, runs, options.wants(Section::Start))?;
+        crun_start = rows
+            .iter()
+            .find(|(tool, _)| *tool == "crun")
+            .map(|(_, times)| times.clone());
+        if options.wants(Section::Start) {
+            print_table(&rows, runs);
+        }
+    }
+    let docker = match util::find_on_path("dockerd") {
+        Some(_) => Some(oracle::start()?),
+        None => {
+            println!("docker: not installed (apt-get install -y docker.io), skipped");
+            None
+        }
+    };
+    let measured = (|| {
+        if options.wants(Section::Images) {
+            images::run(scratch.path(), docker.is_some())?;
+        }
+        if options.wants(Section::Lifecycle) {
+            let peers = lifecycle::Peers {
+                docker: docker.is_some(),
+                crun_start: crun_start.as_deref(),
+            };
+            lifecycle::run(scratch.path(), &rootfs, runs, &peers)?;
+        }
+        anyhow::Ok(())
+    })();
+    // The oracle is stopped even when a section failed.
+    if let Some(daemon) = docker {
+        daemon.stop()?;
+    }
+    measured
+}
+
+/// Chapter 01's start rows: berth (when `with_berth`), then crun and runc.
+fn start_rows(
+    scratch: &Path,
+    rootfs: &Path,
+    runs: usize,
+    with_berth: bool,
+) -> anyhow::Result<Vec<(&'static str, Vec<Duration>)>> {
     // `runc spec` writes the peers' config.json, so runc is needed even to bench crun alone.
     util::require_tool("runc", "runc")?;
-    let bundle = scratch.path().join("bundle");
-    write_bundle(&bundle, &rootfs)?;
-
-    let ch01 = util::built_binary("release", "ch01");
-    let berth_root = scratch.path().join("berth-root");
-    let mut berth = Command::new(&ch01);
-    berth
-        .arg("run")
-        .arg("--rootfs")
-        .arg(&rootfs)
-        .arg("true")
-        .env("BERTH_ROOT", &berth_root);
-
-    let mut rows = vec![("berth (ch01)", measure(&mut berth, runs)?)];
+    let bundle = scratch.join("bundle");
+    write_bundle(&bundle, rootfs)?;
+    let mut rows = Vec::new();
+    if with_berth {
+        let ch01 = util::built_binary("release", "ch01");
+        let mut berth = Command::new(&ch01);
+        berth
+            .arg("run")
+            .arg("--rootfs")
+            .arg(rootfs)
+            .arg("true")
+            .env("BERTH_ROOT", scratch.join("berth-root"));
+        rows.push(("berth (ch01)", measure(&mut berth, runs)?));
+    }
     let mut moved_hugetlb = false;
     let peers = measure_peers(&bundle, runs, &mut moved_hugetlb);
     // Give hugetlb back to the v2 tree even when a peer failed.
@@ -55,8 +132,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         restore_hugetlb()?;
     }
     rows.extend(peers?);
-    print_table(&rows, runs);
-    images::run(scratch.path())
+    Ok(rows)
 }
 
 /// Times crun and runc where installed; sets `moved_hugetlb` when crun needed it moved.
@@ -83,20 +159,42 @@ fn measure_peers(
     Ok(rows)
 }
 
-fn parse_runs(args: &[String]) -> anyhow::Result<usize> {
-    match args {
-        [] => Ok(MIN_RUNS),
-        [flag, count] if flag == "--runs" => {
-            let runs: usize = count
-                .parse()
-                .with_context(|| format!("--runs {count}: not a number"))?;
-            if runs < MIN_RUNS {
-                bail!("--runs {runs}: use at least {MIN_RUNS} for a median worth comparing");
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [--only start|images|lifecycle]";
+
+fn parse_args(args: &[String]) -> anyhow::Result<Options> {
+    let mut options = Options {
+        runs: MIN_RUNS,
+        only: None,
+    };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let Some(value) = args.next() else {
+            bail!("{flag} needs a value; {USAGE}");
+        };
+        match flag.as_str() {
+            "--runs" => options.runs = parse_runs(value)?,
+            "--only" => {
+                options.only = Some(match value.as_str() {
+                    "start" => Section::Start,
+                    "images" => Section::Images,
+                    "lifecycle" => Section::Lifecycle,
+                    other => bail!("--only {other}: not a section; {USAGE}"),
+                })
             }
-            Ok(runs)
+            other => bail!("{other}: unknown flag; {USAGE}"),
         }
-        _ => bail!("usage: cargo xtask bench [--runs N]  (N ≥ {MIN_RUNS})"),
     }
+    Ok(options)
+}
+
+fn parse_runs(count: &str) -> anyhow::Result<usize> {
+    let runs: usize = count
+        .parse()
+        .with_context(|| format!("--runs {count}: not a number"))?;
+    if runs < MIN_RUNS {
+        bail!("--runs {runs}: use at least {MIN_RUNS} for a median worth comparing");
+    }
+    Ok(runs)
 }
 
 // ANCHOR: bench_bundle
@@ -279,8 +377,8 @@ mod images {
         times: Vec<Duration>,
     }
 
-    /// Runs the section in `scratch`; the oracle dockerd is started and stopped here.
-    pub fn run(scratch: &Path) -> anyhow::Result<()> {
+    /// Runs the section in `scratch`; `docker`: the oracle dockerd answers.
+    pub fn run(scratch: &Path, docker: bool) -> anyhow::Result<()> {
         let archive = scratch.join("big-image.tar");
         write_archive(scratch, &archive)?;
         let size = fs::metadata(&archive)?.len();
@@ -294,16 +392,10 @@ mod images {
             tool: "berth (ch03)",
             times: berth_save(&ch03, &archive, &saved_store, scratch)?,
         }];
-        match util::find_on_path("dockerd") {
-            None => println!("docker: not installed (apt-get install -y docker.io), skipped"),
-            Some(_) => {
-                let daemon = oracle::start()?;
-                let timed = docker_rows(&archive, scratch);
-                daemon.stop()?;
-                let (docker_load, docker_save) = timed?;
-                load.push(docker_load);
-                save.push(docker_save);
-            }
+        if docker {
+            let (docker_load, docker_save) = docker_rows(&archive, scratch)?;
+            load.push(docker_load);
+            save.push(docker_save);
         }
         match util::find_on_path("skopeo") {
             None => println!("skopeo: not installed (apt-get install -y skopeo), skipped"),
@@ -385,7 +477,8 @@ mod images {
         times
     }
 
-    fn docker(args: &[&str]) -> Command {
+    /// A docker client command talking to the oracle.
+    pub(super) fn docker(args: &[&str]) -> Command {
         let mut cmd = Command::new(oracle::docker_client());
         cmd.args(["-H", oracle::HOST]).args(args);
         cmd
@@ -541,15 +634,40 @@ mod tests {
         assert_eq!(median(&ms(&[4, 1, 2, 100])), Duration::from_millis(3));
     }
 
+    fn args(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
     #[test]
     fn runs_below_the_minimum_are_refused() {
-        let args = ["--runs".to_string(), "5".to_string()];
-        assert!(
-            parse_runs(&args)
-                .unwrap_err()
-                .to_string()
-                .contains("at least 20")
+        let error = parse_args(&args(&["--runs", "5"])).unwrap_err();
+        assert!(error.to_string().contains("at least 20"), "{error}");
+        assert_eq!(parse_args(&[]).unwrap().runs, MIN_RUNS);
+    }
+
+    #[test]
+    fn only_picks_one_section_and_every_section_runs_without_it() {
+        let options = parse_args(&args(&["--only", "lifecycle", "--runs", "30"])).unwrap();
+        assert_eq!(
+            options,
+            Options {
+                runs: 30,
+                only: Some(Section::Lifecycle)
+            }
         );
-        assert_eq!(parse_runs(&[]).unwrap(), MIN_RUNS);
+        assert!(options.wants(Section::Lifecycle) && !options.wants(Section::Images));
+        let all = parse_args(&[]).unwrap();
+        assert!(all.wants(Section::Start) && all.wants(Section::Images));
+    }
+
+    #[test]
+    fn unknown_sections_flags_and_missing_values_are_refused() {
+        for bad in [&["--only", "speed"][..], &["--fast", "1"], &["--runs"]] {
+            let error = parse_args(&args(bad)).unwrap_err().to_string();
+            assert!(
+                error.contains("usage: cargo xtask bench"),
+                "{bad:?}: {error}"
+            );
+        }
     }
 }

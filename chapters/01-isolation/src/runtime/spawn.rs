@@ -147,9 +147,10 @@ fn drive(
     pid_file: Option<&std::path::Path>,
 ) -> Result<Option<OwnedFd>, RuntimeError> {
     if let Some(path) = pid_file {
-        berth_engine::state::atomic_write(path, pid.to_string().as_bytes()).map_err(
-            RuntimeError::io(format!("writing the pid file {}", path.display())),
-        )?;
+        write_pid_file(path, pid).map_err(RuntimeError::io(format!(
+            "writing the pid file {}",
+            path.display()
+        )))?;
     }
     // The limits hold from the init's first instruction of the user's program:
     // it waits for "go" until it is in the cgroup.
@@ -191,6 +192,21 @@ fn drive(
     }
     Ok(console)
 }
+
+// ANCHOR: pid_file
+/// Writes the pid file beside its place, then renames it there, so a reader
+/// sees the whole number or no file. There is no fsync: a pid means nothing
+/// after a crash (the process is gone), and the file's reader comes right after
+/// us, when the page cache answers for the disk.
+fn write_pid_file(path: &std::path::Path, pid: Pid) -> std::io::Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&temporary, pid.to_string())?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}
+// ANCHOR_END: pid_file
 
 /// setns into a pid namespace changes where our *children* go, so it is done
 /// here, before clone, in this short-lived runtime process.

@@ -1,6 +1,6 @@
-//! The supervisor's calls of chapter 01's runtime, each a fresh process of the
-//! same binary: `runtime create` (whose init the supervisor inherits as
-//! subreaper), `runtime start`, `runtime delete`.
+//! The supervisor's calls of chapter 01's runtime: `runtime create` in a fresh
+//! process of the same binary (whose init the supervisor inherits as
+//! subreaper), `runtime start` and `runtime delete` in the supervisor itself.
 
 use std::io::{IoSliceMut, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use berth_engine::Engine;
+use berth_engine::cli::RuntimeCommand;
 use berth_engine::error::exit;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
@@ -209,33 +210,29 @@ fn receive_console(listener: &UnixListener) -> Result<OwnedFd, StartFailure> {
     Err(StartFailure::setup("the runtime sent no terminal"))
 }
 
-/// `runtime start`: the init execs the command.
+// ANCHOR: runtime_in_process
+/// `runtime start`: the init execs the command. Run in this process: starting
+/// only opens the exec fifo and reads a byte, and deleting only kills, removes
+/// the cgroup and the state directory. Neither clones, joins a namespace or
+/// execs, so neither needs the fresh process that `create` and `exec` do, and
+/// each saves a fork and an exec of the whole binary per container.
 pub fn start(engine: &Engine, id: &str) -> Result<(), StartFailure> {
-    let output = runtime(engine)
-        .args(["start", id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| StartFailure::setup(format!("running the runtime: {e}")))?;
-    match output.status.success() {
-        true => Ok(()),
-        false => Err(StartFailure::setup(
-            String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        )),
-    }
+    let start = RuntimeCommand::Start { id: id.into() };
+    berth_isolation::runtime::command(engine, &start)
+        .map(drop)
+        .map_err(|e| StartFailure::setup(e.message()))
 }
 
 /// `runtime delete --force`: kills what is left, removes the cgroup and the
 /// runtime's state. A container the runtime does not know is fine.
 pub fn delete(engine: &Engine, id: &str) {
-    let _ = runtime(engine)
-        .args(["delete", "--force", id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    let delete = RuntimeCommand::Delete {
+        force: true,
+        id: id.into(),
+    };
+    let _ = berth_isolation::runtime::command(engine, &delete);
 }
+// ANCHOR_END: runtime_in_process
 
 /// Deletes the runtime's container `id` if its state is still there (after a
 /// supervisor died). Uses the engine of this process.

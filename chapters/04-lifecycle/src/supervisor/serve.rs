@@ -23,7 +23,7 @@ use super::protocol::{self, EXIT, Reply, Request, STDERR, STDOUT};
 use super::runtime::{self, Created, Setup, StartFailure};
 use crate::events;
 use crate::logs::{LogWriter, Stream};
-use crate::record::{Containers, now_rfc3339, own_pid_and_start_time};
+use crate::record::{ContainerRecord, Containers, now_rfc3339, own_pid_and_start_time};
 use crate::restart::Backoff;
 use crate::state::Status;
 
@@ -112,7 +112,6 @@ pub struct Supervisor<'a> {
     clients: Vec<Client>,
     ready: Option<UnixStream>,
     log: LogWriter<std::fs::File>,
-    spec: Option<Spec>,
     /// Input an attached client sent before the container started.
     early_stdin: Vec<u8>,
     /// Whether that client's input already ended.
@@ -155,9 +154,6 @@ impl<'a> Supervisor<'a> {
         let socket_inode = std::fs::metadata(&socket).map(|m| m.ino()).unwrap_or(0);
         let log = LogWriter::open(&containers.log_path(id))
             .map_err(|e| SuperviseError::setup("opening the log")(e.to_string()))?;
-        let spec = std::fs::read(containers.dir(id).join("config.json"))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
         Ok(Supervisor {
             engine,
             containers,
@@ -169,7 +165,6 @@ impl<'a> Supervisor<'a> {
             clients: Vec::new(),
             ready: None,
             log,
-            spec,
             early_stdin: Vec::new(),
             early_stdin_closed: false,
             execs: super::exec::Sessions::default(),
@@ -336,39 +331,11 @@ impl<'a> Supervisor<'a> {
     /// After the init ended: OOM?, release, record, tell the clients. Returns
     /// whether the restart policy starts it again.
     fn finish(&mut self, run: Run, code: i32) -> bool {
-        let oom = code == 137
-            && self
-                .spec
-                .as_ref()
-                .zip(self.engine.cgroups())
-                .is_some_and(|(spec, cgroups)| cgroups.oom_killed(spec));
+        let oom = code == 137 && self.oom_killed();
         runtime::delete(self.engine, &self.id);
         self.drain(run);
         let _ = self.log.flush_partial(SystemTime::now());
-        let now = now_rfc3339();
-        let updated = self.containers.update(&self.id, |r| {
-            let restart = r.restart_policy.should_restart(
-                code,
-                r.state.restart_count,
-                r.state.stopped_by_user,
-            );
-            let s = &mut r.state;
-            s.status = if restart {
-                Status::Restarting
-            } else {
-                Status::Exited
-            };
-            s.exit_code = code;
-            s.oom_killed = oom;
-            s.finished_at = now.clone();
-            s.pid = 0;
-            s.pid_start_time = 0;
-            if restart {
-                s.restart_count += 1;
-            }
-            restart
-        });
-        let Ok((record, restart)) = updated else {
+        let Some((record, restart)) = self.record_exit(code, oom) else {
             self.notify_exit(code, true);
             return false;
         };
@@ -386,6 +353,52 @@ impl<'a> Supervisor<'a> {
         }
         self.notify_exit(code, !restart);
         restart
+    }
+
+    /// Writes the exit into the record and says whether the restart policy
+    /// starts the container again. A `--rm` container that stays down is only
+    /// read: it is removed next, and writing first would cost a lock and two
+    /// fsyncs for a record nobody reads.
+    fn record_exit(&self, code: i32, oom: bool) -> Option<(ContainerRecord, bool)> {
+        let restarts = |r: &ContainerRecord| {
+            r.restart_policy
+                .should_restart(code, r.state.restart_count, r.state.stopped_by_user)
+        };
+        let record = self.containers.load(&self.id).ok()?;
+        if record.auto_remove && !restarts(&record) {
+            return Some((record, false));
+        }
+        let now = now_rfc3339();
+        let updated = self.containers.update(&self.id, |r| {
+            let restart = restarts(r);
+            let s = &mut r.state;
+            s.status = if restart {
+                Status::Restarting
+            } else {
+                Status::Exited
+            };
+            s.exit_code = code;
+            s.oom_killed = oom;
+            s.finished_at = now;
+            s.pid = 0;
+            s.pid_start_time = 0;
+            if restart {
+                s.restart_count += 1;
+            }
+            restart
+        });
+        updated.ok()
+    }
+
+    /// Whether the kernel's OOM killer ended the container. Asked only after
+    /// an exit by SIGKILL (137), the only way an OOM kill ends, so the spec
+    /// (which names the cgroup) is read only then.
+    fn oom_killed(&self) -> bool {
+        let spec: Option<Spec> = std::fs::read(self.containers.dir(&self.id).join("config.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        spec.zip(self.engine.cgroups())
+            .is_some_and(|(spec, cgroups)| cgroups.oom_killed(&spec))
     }
     // ANCHOR_END: supervisor_finish
 

@@ -1,0 +1,343 @@
+//! Chapter 04's rows: a container's life driven from the CLI, berth against the
+//! oracle dockerd and crun.
+//!
+//! - `run --rm IMAGE true`: `ch04` against `docker run --rm` and against `crun run`
+//!   on the same root filesystem (the crun times of the first section);
+//! - `create` then `rm` of one container, timed together;
+//! - `ps -a` over [`BERTH_PS_CONTAINERS`] created containers (docker over fewer).
+//!
+//! berth and docker run the same image: the bench root filesystem as a one-layer
+//! docker-archive, loaded into both. Every container made here is removed here.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::images::docker;
+use super::{WARM_UP, median, millis};
+use crate::util;
+
+const IMAGE: &str = "berth-bench/busybox:latest";
+
+/// The containers berth's `ps -a` lists, as the issue asks.
+const BERTH_PS_CONTAINERS: usize = 1000;
+
+/// The containers docker's `ps -a` lists: a quarter of berth's, because docker
+/// takes about 60 ms to create one. Fewer containers can only make docker's `ps`
+/// faster, so the ratio printed is the least favourable to berth.
+const DOCKER_PS_CONTAINERS: usize = 250;
+
+/// Creations run at once while the `ps` sets are filled (untimed).
+const PARALLEL: usize = 4;
+
+/// The peers that answer, as the caller found them.
+pub struct Peers<'a> {
+    /// The oracle dockerd runs.
+    pub docker: bool,
+    /// crun's times from the first section: `true` on the same root filesystem.
+    pub crun_start: Option<&'a [Duration]>,
+}
+
+/// One tool's times for one operation.
+struct Row {
+    tool: String,
+    times: Vec<Duration>,
+}
+
+impl Row {
+    fn new(tool: impl Into<String>, times: Vec<Duration>) -> Self {
+        Row {
+            tool: tool.into(),
+            times,
+        }
+    }
+}
+
+/// Runs the section in `scratch`; `rootfs` is the bench root filesystem.
+pub fn run(scratch: &Path, rootfs: &Path, runs: usize, peers: &Peers) -> anyhow::Result<()> {
+    let archive = scratch.join("busybox-image.tar");
+    berth_tests::oracle::write_docker_archive(&[rootfs.to_path_buf()], IMAGE, &archive);
+    let berth = Berth::new(scratch, "lifecycle");
+    berth.ok(&[
+        OsStr::new("load"),
+        OsStr::new("-q"),
+        OsStr::new("-i"),
+        archive.as_os_str(),
+    ])?;
+    if peers.docker {
+        let archive = archive.to_string_lossy();
+        output(docker(&["load", "-q", "-i", &archive]))?;
+    }
+
+    let mut start = vec![Row::new(
+        "berth (ch04)",
+        time_runs(runs, || berth.ok(&["run", "--rm", IMAGE, "true"]))?,
+    )];
+    let mut create_rm = vec![Row::new(
+        "berth (ch04)",
+        time_runs(runs, || {
+            let id = berth.ok(&["create", IMAGE, "true"])?;
+            berth.ok(&["rm", id.trim()]).map(drop)
+        })?,
+    )];
+    if peers.docker {
+        start.push(Row::new(
+            "docker",
+            time_runs(runs, || output(docker(&["run", "--rm", IMAGE, "true"])))?,
+        ));
+        create_rm.push(Row::new(
+            "docker",
+            time_runs(runs, || {
+                let id = output(docker(&["create", IMAGE, "true"]))?;
+                output(docker(&["rm", id.trim()])).map(drop)
+            })?,
+        ));
+    }
+    if let Some(crun) = peers.crun_start {
+        start.push(Row::new("crun run, same rootfs", crun.to_vec()));
+    }
+    let left = berth.ok(&["ps", "-aq"])?;
+    if !left.trim().is_empty() {
+        bail!("containers left after the start and create rows: {left}");
+    }
+    let ps = ps_rows(scratch, rootfs, runs, peers.docker)?;
+
+    println!("\ncontainer life (chapter 04), the busybox image, {runs} runs each:");
+    println!("{:<32} {:>8} {:>10}", "", "min ms", "median ms");
+    print_rows("run --rm IMAGE true", &start);
+    verdict_faster(&start, "docker", 10.0);
+    verdict_within(&start, "crun run, same rootfs", 2.0);
+    print_rows("create + rm", &create_rm);
+    verdict_faster(&create_rm, "docker", 10.0);
+    print_rows("ps -a", &ps);
+    let berth_ps = millis(median(&ps[0].times));
+    println!(
+        "  → berth's median {berth_ps:.1} ms (target ≤ 50 ms: {})",
+        met(berth_ps <= 50.0)
+    );
+    verdict_faster(&ps, &docker_ps_tool(), 10.0);
+    Ok(())
+}
+
+/// `ps -a` over a full state: berth's containers made from `rootfs` (`--rootfs`, so
+/// no copy of the image is made a thousand times), docker's from the image.
+fn ps_rows(
+    scratch: &Path,
+    rootfs: &Path,
+    runs: usize,
+    with_docker: bool,
+) -> anyhow::Result<Vec<Row>> {
+    let berth = Berth::new(scratch, "lifecycle-ps");
+    let create = [
+        OsStr::new("create"),
+        OsStr::new("--rootfs"),
+        rootfs.as_os_str(),
+        OsStr::new("true"),
+    ];
+    create_many(BERTH_PS_CONTAINERS, || berth.command(&create))?;
+    let listed = berth.ok(&["ps", "-aq"])?.lines().count();
+    if listed != BERTH_PS_CONTAINERS {
+        bail!("ps -aq listed {listed} containers, not {BERTH_PS_CONTAINERS}");
+    }
+    let mut rows = vec![Row::new(
+        format!("berth (ch04), {BERTH_PS_CONTAINERS} containers"),
+        time_runs(runs, || berth.ok(&["ps", "-a"]).map(drop))?,
+    )];
+    // A created container holds only its directory: prune removes them all.
+    berth.ok(&["container", "prune", "-f"])?;
+    if with_docker {
+        create_many(DOCKER_PS_CONTAINERS, || docker(&["create", IMAGE, "true"]))?;
+        rows.push(Row::new(
+            docker_ps_tool(),
+            time_runs(runs, || output(docker(&["ps", "-a"])).map(drop))?,
+        ));
+        output(docker(&["container", "prune", "-f"]))?;
+    }
+    Ok(rows)
+}
+
+fn docker_ps_tool() -> String {
+    format!("docker, {DOCKER_PS_CONTAINERS} containers")
+}
+
+/// The release `ch04` on a state root and run directory of its own.
+struct Berth {
+    binary: PathBuf,
+    root: PathBuf,
+    run: PathBuf,
+}
+
+impl Berth {
+    fn new(scratch: &Path, name: &str) -> Self {
+        Berth {
+            binary: util::built_binary("release", "ch04"),
+            root: scratch.join(format!("{name}-root")),
+            run: scratch.join(format!("{name}-run")),
+        }
+    }
+
+    fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(args)
+            .env("BERTH_ROOT", &self.root)
+            .env("BERTH_RUN", &self.run);
+        cmd
+    }
+
+    /// Runs `ch04 ARGS…`; its standard output, or why it failed.
+    fn ok<S: AsRef<OsStr>>(&self, args: &[S]) -> anyhow::Result<String> {
+        output(self.command(args))
+    }
+}
+
+/// Runs `cmd` with no input; its standard output, or an error with its stderr.
+fn output(mut cmd: Command) -> anyhow::Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot start `{}`", util::describe(&cmd)))?;
+    if !out.status.success() {
+        bail!(
+            "`{}` failed ({}): {}",
+            util::describe(&cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+// ANCHOR: bench_time_runs
+/// Times `runs` calls of `once`, after [`WARM_UP`] untimed ones.
+fn time_runs<T>(
+    runs: usize,
+    mut once: impl FnMut() -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut times = Vec::with_capacity(runs);
+    for index in 0..WARM_UP + runs {
+        let started = Instant::now();
+        once()?;
+        if index >= WARM_UP {
+            times.push(started.elapsed());
+        }
+    }
+    Ok(times)
+}
+// ANCHOR_END: bench_time_runs
+
+/// Runs `count` commands that `make` returns, [`PARALLEL`] at a time.
+fn create_many(count: usize, make: impl Fn() -> Command) -> anyhow::Result<()> {
+    let mut left = count;
+    while left > 0 {
+        let wave = left.min(PARALLEL);
+        let children: Vec<_> = (0..wave)
+            .map(|_| {
+                let mut cmd = make();
+                cmd.stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped());
+                cmd.spawn()
+                    .with_context(|| format!("cannot start `{}`", util::describe(&cmd)))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        for child in children {
+            let out = child.wait_with_output()?;
+            if !out.status.success() {
+                bail!(
+                    "a creation failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
+        left -= wave;
+    }
+    Ok(())
+}
+
+fn print_rows(operation: &str, rows: &[Row]) {
+    println!("{operation}");
+    for row in rows {
+        let low = row.times.iter().min().copied().unwrap_or_default();
+        println!(
+            "  {:<30} {:>8.1} {:>10.1}",
+            row.tool,
+            millis(low),
+            millis(median(&row.times))
+        );
+    }
+}
+
+fn met(yes: bool) -> &'static str {
+    if yes { "met" } else { "missed" }
+}
+
+/// The median of the row of `tool`, when it was measured.
+fn median_of(rows: &[Row], tool: &str) -> Option<f64> {
+    let row = rows.iter().find(|row| row.tool == tool)?;
+    Some(median(&row.times).as_secs_f64())
+}
+
+/// "berth is N× faster than `peer`", against a target of `at_least`.
+fn verdict_faster(rows: &[Row], peer: &str, at_least: f64) {
+    let berth = median(&rows[0].times).as_secs_f64();
+    if let Some(theirs) = median_of(rows, peer) {
+        let ratio = theirs / berth;
+        println!(
+            "  → {peer} / berth = {ratio:.1}× (target ≥ {at_least}×: {})",
+            met(ratio >= at_least)
+        );
+    }
+}
+
+/// "berth takes N× `peer`'s time", against a target of `at_most`.
+fn verdict_within(rows: &[Row], peer: &str, at_most: f64) {
+    let berth = median(&rows[0].times).as_secs_f64();
+    if let Some(theirs) = median_of(rows, peer) {
+        let ratio = berth / theirs;
+        println!(
+            "  → berth / {peer} = {ratio:.2}× (target ≤ {at_most}×: {})",
+            met(ratio <= at_most)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(tool: &str, ms: &[u64]) -> Row {
+        Row::new(tool, ms.iter().map(|v| Duration::from_millis(*v)).collect())
+    }
+
+    #[test]
+    fn a_row_is_found_by_its_tool_and_a_missing_one_is_none() {
+        let rows = [row("berth (ch04)", &[10, 12, 11]), row("docker", &[300])];
+        assert_eq!(median_of(&rows, "docker"), Some(0.3));
+        assert_eq!(median_of(&rows, "crun"), None);
+    }
+
+    #[test]
+    fn timed_runs_skip_the_warm_up_and_stop_at_the_first_failure() {
+        let mut calls = 0;
+        let times = time_runs(3, || {
+            calls += 1;
+            anyhow::Ok(())
+        })
+        .unwrap();
+        assert_eq!((times.len(), calls), (3, 3 + WARM_UP));
+        let mut calls = 0;
+        let failed = time_runs(3, || {
+            calls += 1;
+            match calls {
+                2 => bail!("second run failed"),
+                _ => anyhow::Ok(()),
+            }
+        });
+        assert!(failed.is_err());
+        assert_eq!(calls, 2);
+    }
+}
