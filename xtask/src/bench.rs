@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--runs N] [--only start|images|lifecycle]`: how fast berth is,
+//! `cargo xtask bench [--runs N] [--only start|images|lifecycle|union]`: how fast berth is,
 //! next to runc, crun, docker and skopeo, in one run.
 //!
 //! The first section is chapter 01's container start. Each tool runs `true` in a container from the same busybox root filesystem: berth
@@ -10,7 +10,9 @@
 //! A second section times chapter 03's `load` and `save` of a multi-layer image against
 //! `docker load`/`docker save` on the oracle dockerd and `skopeo copy` (see [`images`]);
 //! a third, chapter 04's container life from the CLI against docker and crun (see
-//! [`lifecycle`]). One oracle dockerd serves both, started once and always stopped.
+//! [`lifecycle`]); a fourth, chapter 05's overlay start against chapter 04's copy and
+//! docker on a small and a big image (see [`union`]). One oracle dockerd serves them
+//! all, started once and always stopped.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,6 +30,7 @@ const MIN_RUNS: usize = 20;
 const WARM_UP: usize = 2;
 
 mod lifecycle;
+mod union;
 
 /// The parts of the benchmark `--only` can pick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,8 @@ enum Section {
     Images,
     /// Chapter 04: `run --rm`, `create` + `rm` and `ps -a` against docker and crun.
     Lifecycle,
+    /// Chapter 05: `run --rm` with the overlay against the copy and docker.
+    Union,
 }
 
 /// What the command line asked for.
@@ -92,6 +97,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 crun_start: crun_start.as_deref(),
             };
             lifecycle::run(scratch.path(), &rootfs, runs, &peers)?;
+        }
+        if options.wants(Section::Union) {
+            union::run(scratch.path(), &rootfs, runs, docker.is_some())?;
         }
         anyhow::Ok(())
     })();
@@ -159,7 +167,7 @@ fn measure_peers(
     Ok(rows)
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--runs N] [--only start|images|lifecycle]";
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [--only start|images|lifecycle|union]";
 
 fn parse_args(args: &[String]) -> anyhow::Result<Options> {
     let mut options = Options {
@@ -178,6 +186,7 @@ fn parse_args(args: &[String]) -> anyhow::Result<Options> {
                     "start" => Section::Start,
                     "images" => Section::Images,
                     "lifecycle" => Section::Lifecycle,
+                    "union" => Section::Union,
                     other => bail!("--only {other}: not a section; {USAGE}"),
                 })
             }

@@ -42,13 +42,13 @@ pub struct Peers<'a> {
 }
 
 /// One tool's times for one operation.
-struct Row {
+pub(super) struct Row {
     tool: String,
-    times: Vec<Duration>,
+    pub(super) times: Vec<Duration>,
 }
 
 impl Row {
-    fn new(tool: impl Into<String>, times: Vec<Duration>) -> Self {
+    pub(super) fn new(tool: impl Into<String>, times: Vec<Duration>) -> Self {
         Row {
             tool: tool.into(),
             times,
@@ -60,7 +60,7 @@ impl Row {
 pub fn run(scratch: &Path, rootfs: &Path, runs: usize, peers: &Peers) -> anyhow::Result<()> {
     let archive = scratch.join("busybox-image.tar");
     berth_tests::oracle::write_docker_archive(&[rootfs.to_path_buf()], IMAGE, &archive);
-    let berth = Berth::new(scratch, "lifecycle");
+    let berth = Berth::new(scratch, "lifecycle", "ch04");
     berth.ok(&[
         OsStr::new("load"),
         OsStr::new("-q"),
@@ -130,7 +130,7 @@ fn ps_rows(
     runs: usize,
     with_docker: bool,
 ) -> anyhow::Result<Vec<Row>> {
-    let berth = Berth::new(scratch, "lifecycle-ps");
+    let berth = Berth::new(scratch, "lifecycle-ps", "ch04");
     let create = [
         OsStr::new("create"),
         OsStr::new("--rootfs"),
@@ -163,38 +163,49 @@ fn docker_ps_tool() -> String {
     format!("docker, {DOCKER_PS_CONTAINERS} containers")
 }
 
-/// The release `ch04` on a state root and run directory of its own.
-struct Berth {
+/// A release binary of berth (`ch04`, `berth`…) on a state root and run
+/// directory of its own.
+pub(super) struct Berth {
     binary: PathBuf,
     root: PathBuf,
     run: PathBuf,
+    env: Vec<(&'static str, &'static str)>,
 }
 
 impl Berth {
-    fn new(scratch: &Path, name: &str) -> Self {
+    /// `binary` with its state in `scratch/NAME-root` and `scratch/NAME-run`.
+    pub(super) fn new(scratch: &Path, name: &str, binary: &str) -> Self {
         Berth {
-            binary: util::built_binary("release", "ch04"),
+            binary: util::built_binary("release", binary),
             root: scratch.join(format!("{name}-root")),
             run: scratch.join(format!("{name}-run")),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets `key` to `value` for every command.
+    pub(super) fn with_env(mut self, key: &'static str, value: &'static str) -> Self {
+        self.env.push((key, value));
+        self
     }
 
     fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let mut cmd = Command::new(&self.binary);
         cmd.args(args)
             .env("BERTH_ROOT", &self.root)
-            .env("BERTH_RUN", &self.run);
+            .env("BERTH_RUN", &self.run)
+            .envs(self.env.iter().copied());
         cmd
     }
 
-    /// Runs `ch04 ARGS…`; its standard output, or why it failed.
-    fn ok<S: AsRef<OsStr>>(&self, args: &[S]) -> anyhow::Result<String> {
+    /// Runs the binary with `args`; its standard output, or why it failed.
+    pub(super) fn ok<S: AsRef<OsStr>>(&self, args: &[S]) -> anyhow::Result<String> {
         output(self.command(args))
     }
 }
 
 /// Runs `cmd` with no input; its standard output, or an error with its stderr.
-fn output(mut cmd: Command) -> anyhow::Result<String> {
+pub(super) fn output(mut cmd: Command) -> anyhow::Result<String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -212,7 +223,7 @@ fn output(mut cmd: Command) -> anyhow::Result<String> {
 
 // ANCHOR: bench_time_runs
 /// Times `runs` calls of `once`, after [`WARM_UP`] untimed ones.
-fn time_runs<T>(
+pub(super) fn time_runs<T>(
     runs: usize,
     mut once: impl FnMut() -> anyhow::Result<T>,
 ) -> anyhow::Result<Vec<Duration>> {
@@ -258,7 +269,7 @@ fn create_many(count: usize, make: impl Fn() -> Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_rows(operation: &str, rows: &[Row]) {
+pub(super) fn print_rows(operation: &str, rows: &[Row]) {
     println!("{operation}");
     for row in rows {
         let low = row.times.iter().min().copied().unwrap_or_default();
@@ -271,7 +282,7 @@ fn print_rows(operation: &str, rows: &[Row]) {
     }
 }
 
-fn met(yes: bool) -> &'static str {
+pub(super) fn met(yes: bool) -> &'static str {
     if yes { "met" } else { "missed" }
 }
 
@@ -282,7 +293,7 @@ fn median_of(rows: &[Row], tool: &str) -> Option<f64> {
 }
 
 /// "berth is N× faster than `peer`", against a target of `at_least`.
-fn verdict_faster(rows: &[Row], peer: &str, at_least: f64) {
+pub(super) fn verdict_faster(rows: &[Row], peer: &str, at_least: f64) {
     let berth = median(&rows[0].times).as_secs_f64();
     if let Some(theirs) = median_of(rows, peer) {
         let ratio = theirs / berth;
