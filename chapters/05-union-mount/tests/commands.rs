@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use commands_support::{STEPS, STEPS_DIFF, World, sorted_lines};
+use commands_support::{DIRECTORY_CASES, STEPS, STEPS_DIFF, World, sorted_lines};
 
 #[test]
 fn diff_reports_the_steps_as_docker_does() {
@@ -27,6 +27,25 @@ fn diff_reports_the_steps_as_docker_does() {
         "{missing:?}"
     );
     world.clean_up();
+}
+
+/// [`DIRECTORY_CASES`] give docker's lines on both storage drivers: from the
+/// upper directory (overlay) and from comparing trees (vfs).
+#[test]
+fn diff_of_directories_is_docker_s_on_both_drivers() {
+    for driver in ["overlay", "vfs"] {
+        let test = "diff_of_directories_is_docker_s_on_both_drivers";
+        let Some(world) = World::with_driver(test, Some(driver)) else {
+            return;
+        };
+        for (case, (steps, expected)) in DIRECTORY_CASES.iter().enumerate() {
+            let name = format!("case{case}");
+            world.ok(&["run", "--name", &name, "base", "sh", "-c", steps]);
+            let diff = world.ok(&["diff", &name]);
+            assert_eq!(sorted_lines(&diff), *expected, "{steps} on {driver}");
+        }
+        world.clean_up();
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use berth_tests::oracle::{Docker, INIT_LAYER, tree};
-use commands_support::{STEPS, STEPS_DIFF, World, sorted_lines};
+use commands_support::{DIRECTORY_CASES, STEPS, STEPS_DIFF, World, sorted_lines};
 
 fn untar(tarball: &Path, dir: &Path) {
     fs::create_dir_all(dir).unwrap();
@@ -63,6 +63,42 @@ fn diff_and_export_equal_docker_s() {
         "exports differ: only docker's {only_docker:#?}, only berth's {only_berth:#?}"
     );
     world.clean_up();
+}
+
+/// Each of [`DIRECTORY_CASES`] run in docker and in berth, on both of berth's
+/// storage drivers: the same lines, and the lines recorded in the case.
+#[test]
+fn diff_of_directories_equals_docker_s() {
+    let test = "diff_of_directories_equals_docker_s";
+    let Some(docker) = Docker::connect(test) else {
+        return;
+    };
+    for driver in ["overlay", "vfs"] {
+        let Some(world) = World::with_driver(test, Some(driver)) else {
+            return;
+        };
+        let image = docker.name("dirs-base");
+        docker.import(world.env.rootfs(), &image);
+        for (case, (steps, recorded)) in DIRECTORY_CASES.iter().enumerate() {
+            let container = docker.ok(&["create", "--network", "none", &image, "sh", "-c", steps]);
+            let started = docker.run(&["start", "-a", &container]);
+            let docker_diff = docker.run(&["diff", &container]);
+            docker.ok(&["rm", "-f", &container]);
+            assert_eq!(started.code, 0, "{started:#?}");
+            let docker_lines = sorted_lines(&docker_diff.stdout);
+            assert_eq!(docker_lines, *recorded, "docker's diff after {steps}");
+
+            let name = format!("case{case}");
+            world.ok(&["run", "--name", &name, "base", "sh", "-c", steps]);
+            let berth_diff = world.ok(&["diff", &name]);
+            assert_eq!(
+                sorted_lines(&berth_diff),
+                docker_lines,
+                "diff after {steps} on {driver}"
+            );
+        }
+        world.clean_up();
+    }
 }
 
 #[test]

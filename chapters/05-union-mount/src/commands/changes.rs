@@ -14,11 +14,13 @@ use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
 use nix::fcntl::AtFlags;
 use nix::sys::stat::{FileStat, fstatat};
 use xattr::FileExt;
 
-use super::tree::{self, Descend, Kind, TreeError, lstat_in, open_dir_in};
+use super::tree::{self, Kind, TreeError, lstat_in, open_dir_in};
+use super::tree_tar::CAPABILITY_XATTR;
 
 /// The xattr overlayfs sets on a directory that hides the layers' content below.
 pub const OVERLAY_OPAQUE: &str = "trusted.overlay.opaque";
@@ -54,6 +56,16 @@ impl fmt::Display for Change {
     }
 }
 
+impl Change {
+    /// The change `kind` of the relative path `relative`.
+    fn new(relative: &Path, kind: ChangeKind) -> Change {
+        Change {
+            path: absolute(relative),
+            kind,
+        }
+    }
+}
+
 fn absolute(relative: &Path) -> PathBuf {
     Path::new("/").join(relative)
 }
@@ -72,68 +84,106 @@ pub fn is_opaque_dir(dir: &OwnedFd) -> bool {
         .is_some_and(|value| value == b"y")
 }
 
-/// The layers below a container's upper directory, top first, opened once.
+// ANCHOR: lower_listing
+/// One directory as the layers below a container's upper directory show it:
+/// that directory in each layer that adds to it, top first. overlayfs merges
+/// a directory down the layers until one of them holds a file or a whiteout
+/// under its name, or marks its own directory opaque (that one still counts).
 pub struct Lowers {
-    roots: Vec<OwnedFd>,
+    dirs: Vec<OwnedFd>,
+}
+
+/// What the layers below show under one name.
+pub struct Lower<'a> {
+    /// The directory, in the layer that decides, holding the file.
+    pub parent: BorrowedFd<'a>,
+    /// What `lstat` says of it there.
+    pub stat: FileStat,
+    /// For a directory, the directory merged down the layers.
+    pub dir: Option<Lowers>,
 }
 
 impl Lowers {
-    /// Opens `dirs` (top first).
+    /// The root directories of the layers `dirs` (top first).
     pub fn open(dirs: &[PathBuf]) -> Result<Self, TreeError> {
-        let roots = dirs
+        let dirs = dirs
             .iter()
             .map(|dir| tree::open_root(dir))
             .collect::<Result<_, _>>()?;
-        Ok(Lowers { roots })
+        Ok(Lowers { dirs })
     }
 
-    /// What the topmost layer holding `path` has there (a whiteout counts, as
-    /// in docker: it is something a layer holds).
-    fn stat(&self, path: &Path) -> Result<Option<FileStat>, TreeError> {
-        for root in &self.roots {
-            let found = lstat_in(root.as_fd(), path).map_err(TreeError::read("examining", path))?;
-            if found.is_some() {
-                return Ok(found);
+    /// What the layers show under `name` in this directory (at `path`,
+    /// relative, for messages); `None` when nothing or a whiteout is there.
+    pub fn child(&self, name: &OsStr, path: &Path) -> Result<Option<Lower<'_>>, TreeError> {
+        let mut found: Option<Lower<'_>> = None;
+        let mut merged = Vec::new();
+        for layer in &self.dirs {
+            let stat = match fstatat(layer.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(stat) => stat,
+                Err(Errno::ENOENT) => continue,
+                Err(e) => return Err(TreeError::read("examining", path)(e)),
+            };
+            let is_dir = Kind::of(stat.st_mode) == Kind::Dir;
+            if found.is_none() {
+                if is_whiteout(&stat) {
+                    return Ok(None);
+                }
+                found = Some(Lower {
+                    parent: layer.as_fd(),
+                    stat,
+                    dir: None,
+                });
+            }
+            if !is_dir {
+                // A file or a whiteout hides every layer below it.
+                break;
+            }
+            let dir =
+                tree::open_dir(layer.as_fd(), name).map_err(TreeError::read("opening", path))?;
+            let opaque = is_opaque_dir(&dir);
+            merged.push(dir);
+            if opaque {
+                break;
             }
         }
-        Ok(None)
+        Ok(found.map(|mut lower| {
+            if Kind::of(lower.stat.st_mode) == Kind::Dir {
+                lower.dir = Some(Lowers { dirs: merged });
+            }
+            lower
+        }))
     }
 
-    // ANCHOR: lower_listing
-    /// The names the layers together show in the directory `path`: a
-    /// whiteout in a higher layer hides the name below, and an opaque
-    /// directory hides everything below it.
+    /// The names the layers together show in this directory (at `path`,
+    /// relative, for messages): a whiteout in a higher layer hides the name below.
     pub fn names(&self, path: &Path) -> Result<BTreeSet<OsString>, TreeError> {
         let mut shown = BTreeSet::new();
-        let mut hidden = HashSet::new();
-        for root in &self.roots {
-            let opened =
-                open_dir_in(root.as_fd(), path).map_err(TreeError::read("opening", path))?;
-            let Some(dir) = opened else {
-                // A file or a whiteout here hides whatever the layers below have.
-                match lstat_in(root.as_fd(), path).map_err(TreeError::read("examining", path))? {
-                    Some(_) => break,
-                    None => continue,
-                }
-            };
-            for name in tree::names(dir.as_fd(), path)? {
-                let stat = fstatat(dir.as_fd(), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
-                    .map_err(TreeError::read("examining", &path.join(&name)))?;
-                if !hidden.insert(name.clone()) {
+        let mut seen = HashSet::new();
+        for layer in &self.dirs {
+            for name in tree::names(layer.as_fd(), path)? {
+                if !seen.insert(name.clone()) {
                     continue;
                 }
-                let whiteout = Kind::of(stat.st_mode) == Kind::Char && stat.st_rdev == 0;
-                if !whiteout {
+                let stat = fstatat(
+                    layer.as_fd(),
+                    name.as_os_str(),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .map_err(TreeError::read("examining", &path.join(&name)))?;
+                if !is_whiteout(&stat) {
                     shown.insert(name);
                 }
-            }
-            if is_opaque_dir(&dir) {
-                break;
             }
         }
         Ok(shown)
     }
-    // ANCHOR_END: lower_listing
+}
+// ANCHOR_END: lower_listing
+
+/// Whether overlayfs reads `stat` as a whiteout: a character device 0:0.
+fn is_whiteout(stat: &FileStat) -> bool {
+    Kind::of(stat.st_mode) == Kind::Char && stat.st_rdev == 0
 }
 
 /// docker's `sameFsTime`: equal, or equal seconds where one side has no
@@ -143,88 +193,101 @@ fn same_time(a: &FileStat, b: &FileStat) -> bool {
         || (a.st_mtime == b.st_mtime && (a.st_mtime_nsec == 0 || b.st_mtime_nsec == 0))
 }
 
-// ANCHOR: overlay_changes
 /// The changes recorded in an overlay's `upper` directory over `lowers`
-/// (top first; the init layer is the first, as docker counts it), sorted by path.
+/// (the root of the layers below, the init layer first, as docker counts
+/// it), sorted by path.
 ///
-/// docker's rules: a path in the upper directory is `A` unless a layer below
-/// has it, then `C` — but a directory that only looks copied up (same size,
-/// mode and time) is no change. A whiteout is `D`. The parent of an `A` or `D`
-/// is `C` even when it looks the same. An opaque directory's lower content is
-/// gone: each name the layers showed there and the upper dir lacks is `D`.
+/// docker 20.10 reports what its naive diff finds when it compares the
+/// container's whole tree with the image's: the upper directory is only where
+/// to look, since everything else shows the layers unchanged. So a directory
+/// overlay copied up on the way to a changed file is `C` for holding a
+/// change, not for being in the upper directory, and one copied up with
+/// nothing changed below it is no change at all.
 pub fn overlay_changes(upper: &Path, lowers: &Lowers) -> Result<Vec<Change>, TreeError> {
     let root = tree::open_root(upper)?;
     let mut changes = Vec::new();
-    let mut changed_dirs = HashSet::new();
-    let record = |changes: &mut Vec<Change>,
-                  changed_dirs: &mut HashSet<PathBuf>,
-                  path: &Path,
-                  kind: ChangeKind| {
-        if kind != ChangeKind::Modified
-            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-            && changed_dirs.insert(parent.to_path_buf())
-        {
-            changes.push(Change {
-                path: absolute(parent),
-                kind: ChangeKind::Modified,
-            });
-        }
-        changes.push(Change {
-            path: absolute(path),
-            kind,
-        });
+    let top = UpperDir {
+        dir: root.as_fd(),
+        path: Path::new(""),
+        below: Some(lowers),
+        hides_below: false,
     };
-    tree::walk(root.as_fd(), &mut |node| {
-        if node.is_whiteout() {
-            record(
-                &mut changes,
-                &mut changed_dirs,
-                node.path,
-                ChangeKind::Deleted,
-            );
-            return Ok(Descend::No);
-        }
-        let below = lowers.stat(node.path)?;
-        let is_dir = node.kind() == Kind::Dir;
-        let kind = match &below {
-            None => ChangeKind::Added,
-            Some(old)
-                if is_dir
-                    && Kind::of(old.st_mode) == Kind::Dir
-                    && old.st_size == node.stat.st_size
-                    && old.st_mode == node.stat.st_mode
-                    && same_time(old, &node.stat)
-                    && !is_opaque(node.parent, node.name) =>
-            {
-                return Ok(Descend::Yes);
-            }
-            Some(_) => ChangeKind::Modified,
-        };
-        if is_dir {
-            changed_dirs.insert(node.path.to_path_buf());
-        }
-        record(&mut changes, &mut changed_dirs, node.path, kind);
-        if is_dir && below.is_some() && is_opaque(node.parent, node.name) {
-            let upper_names: HashSet<OsString> = tree::open_dir(node.parent, node.name)
-                .map_err(TreeError::read("opening", node.path))
-                .and_then(|dir| tree::names(dir.as_fd(), node.path))?
-                .into_iter()
-                .collect();
-            for gone in lowers.names(node.path)? {
-                if !upper_names.contains(&gone) {
-                    record(
-                        &mut changes,
-                        &mut changed_dirs,
-                        &node.path.join(gone),
-                        ChangeKind::Deleted,
-                    );
-                }
-            }
-        }
-        Ok(Descend::Yes)
-    })?;
+    compare_upper(&top, &mut changes)?;
     changes.sort();
     Ok(changes)
+}
+
+/// A directory of the upper directory, with what the layers below show at
+/// its path.
+struct UpperDir<'a> {
+    dir: BorrowedFd<'a>,
+    /// Its path, relative.
+    path: &'a Path,
+    /// The same directory in the layers below (`None`: new, or not a directory there).
+    below: Option<&'a Lowers>,
+    /// Whether it, or a directory above it, is opaque: the container sees
+    /// only what the upper directory holds here.
+    hides_below: bool,
+}
+
+// ANCHOR: overlay_changes
+/// Adds the changes under `upper` to `changes`; true when there are any.
+/// Each entry is compared with what the layers show under its name, as
+/// docker's naive diff compares two trees; a whiteout is `D`, and where the
+/// directory hides the layers, so is each name they showed that it lacks.
+fn compare_upper(upper: &UpperDir, changes: &mut Vec<Change>) -> Result<bool, TreeError> {
+    let before = changes.len();
+    let names = tree::names(upper.dir, upper.path)?;
+    for name in &names {
+        let path = upper.path.join(name);
+        let stat = match fstatat(upper.dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(stat) => stat,
+            // Removed since the listing: the layers show it again, unchanged.
+            Err(Errno::ENOENT) => continue,
+            Err(e) => return Err(TreeError::read("examining", &path)(e)),
+        };
+        let old = match upper.below {
+            Some(below) => below.child(name, &path)?,
+            None => None,
+        };
+        if is_whiteout(&stat) {
+            if old.is_some() {
+                changes.push(Change::new(&path, ChangeKind::Deleted));
+            }
+            continue;
+        }
+        let kind = match &old {
+            None => Some(ChangeKind::Added),
+            Some(old) if differs(upper.dir, Some(old.parent), name, &stat, &old.stat)? => {
+                Some(ChangeKind::Modified)
+            }
+            Some(_) => None,
+        };
+        if let Some(kind) = kind {
+            changes.push(Change::new(&path, kind));
+        }
+        if Kind::of(stat.st_mode) == Kind::Dir {
+            let dir = tree::open_dir(upper.dir, name).map_err(TreeError::read("opening", &path))?;
+            let inner = UpperDir {
+                dir: dir.as_fd(),
+                path: &path,
+                below: old.as_ref().and_then(|old| old.dir.as_ref()),
+                hides_below: upper.hides_below || is_opaque_dir(&dir),
+            };
+            // docker lists a directory holding a change as changed itself.
+            if compare_upper(&inner, changes)? && kind.is_none() {
+                changes.push(Change::new(&path, ChangeKind::Modified));
+            }
+        }
+    }
+    if let (true, Some(below)) = (upper.hides_below, upper.below) {
+        for gone in below.names(upper.path)? {
+            if !names.contains(&gone) {
+                changes.push(Change::new(&upper.path.join(gone), ChangeKind::Deleted));
+            }
+        }
+    }
+    Ok(changes.len() > before)
 }
 // ANCHOR_END: overlay_changes
 
@@ -337,7 +400,8 @@ fn compare_dir(
     Ok(changes.len() > before)
 }
 
-/// docker's `statDifferent`, plus the symlink target.
+/// docker's `statDifferent`, plus the symlink target and the file
+/// capabilities, which docker compares too.
 fn differs(
     new_dir: BorrowedFd<'_>,
     old_dir: Option<BorrowedFd<'_>>,
@@ -352,16 +416,27 @@ fn differs(
     {
         return Ok(true);
     }
+    let resized = new.st_size != old.st_size || !same_time(new, old);
     match Kind::of(new.st_mode) {
         Kind::Dir => Ok(false),
         Kind::Symlink => {
             let target = |dir| tree::link_target(dir, name).ok();
-            Ok(new.st_size != old.st_size
-                || !same_time(new, old)
-                || target(new_dir) != old_dir.and_then(target))
+            Ok(resized || target(new_dir) != old_dir.and_then(target))
         }
-        _ => Ok(new.st_size != old.st_size || !same_time(new, old)),
+        Kind::File => {
+            Ok(resized || capability(new_dir, name) != old_dir.and_then(|d| capability(d, name)))
+        }
+        _ => Ok(resized),
     }
+}
+
+/// The `security.capability` attribute of the regular file `name` in `dir`.
+fn capability(dir: BorrowedFd<'_>, name: &OsStr) -> Option<Vec<u8>> {
+    tree::open_file(dir, name)
+        .ok()?
+        .get_xattr(CAPABILITY_XATTR)
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]
@@ -450,6 +525,45 @@ mod tests {
     }
 
     #[test]
+    fn copied_up_directories_count_only_for_what_they_hold() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (lower, upper) = (tmp.path().join("lower"), tmp.path().join("upper"));
+        for dir in ["usr/local/bin", "opt/empty", "a/sub"] {
+            fs::create_dir_all(lower.join(dir)).unwrap();
+        }
+        fs::write(lower.join("a/x"), "x").unwrap();
+        fs::write(lower.join("a/sub/y"), "y").unwrap();
+        // `touch /usr/local/bin/n`; a file made and removed again in /opt/empty;
+        // `rm -rf /a; mkdir -p /a/sub; touch /a/sub/z`.
+        for dir in ["usr/local/bin", "opt/empty", "a/sub"] {
+            fs::create_dir_all(upper.join(dir)).unwrap();
+        }
+        fs::write(upper.join("usr/local/bin/n"), "").unwrap();
+        std::fs::File::open(upper.join("a"))
+            .unwrap()
+            .set_xattr(OVERLAY_OPAQUE, b"y")
+            .unwrap();
+        fs::write(upper.join("a/sub/z"), "").unwrap();
+
+        let lowers = Lowers::open(&[lower]).unwrap();
+        let changes = overlay_changes(&upper, &lowers).unwrap();
+        assert_eq!(
+            lines(&changes),
+            [
+                "C /a",
+                "C /a/sub",
+                "D /a/sub/y",
+                "A /a/sub/z",
+                "D /a/x",
+                "C /usr",
+                "C /usr/local",
+                "C /usr/local/bin",
+                "A /usr/local/bin/n",
+            ]
+        );
+    }
+
+    #[test]
     fn a_lower_whiteout_hides_the_name_from_the_listing() {
         if !can_mknod() {
             eprintln!("skipped: whiteouts need root (mknod)");
@@ -464,7 +578,17 @@ mod tests {
         whiteout(&top.join("d/gone"));
         fs::write(top.join("d/added"), "").unwrap();
         let lowers = Lowers::open(&[top, bottom]).unwrap();
-        let names: Vec<_> = lowers.names(Path::new("d")).unwrap().into_iter().collect();
+        let d = lowers
+            .child(OsStr::new("d"), Path::new("d"))
+            .unwrap()
+            .unwrap();
+        let names: Vec<_> = d
+            .dir
+            .unwrap()
+            .names(Path::new("d"))
+            .unwrap()
+            .into_iter()
+            .collect();
         assert_eq!(names, ["added", "kept"]);
     }
 

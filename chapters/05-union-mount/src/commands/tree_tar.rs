@@ -23,7 +23,7 @@ pub const WHITEOUT_PREFIX: &str = ".wh.";
 /// The entry that makes its directory opaque in an OCI layer.
 pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
 /// The one extended attribute docker writes into archives.
-const CAPABILITY_XATTR: &str = "security.capability";
+pub const CAPABILITY_XATTR: &str = "security.capability";
 
 /// Why a tar stream could not be written.
 #[derive(Debug, thiserror::Error)]

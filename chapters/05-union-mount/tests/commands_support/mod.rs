@@ -18,6 +18,9 @@ pub const IMAGE_FILES: &[(&str, &str)] = &[
     ("etc/keep", "keep\n"),
     ("etc/del", "del\n"),
     ("etc/ren/sub/f", "r\n"),
+    ("a/x", "x\n"),
+    ("a/sub/y", "y\n"),
+    ("usr/local/bin/tool", "t\n"),
 ];
 
 /// What the container does: changes a file of the image, deletes one,
@@ -46,6 +49,33 @@ pub const STEPS_DIFF: &[&str] = &[
     "D /etc/x/b",
 ];
 
+/// Steps on directories of the image and the `diff` docker 20.10 printed for
+/// each (overlay2, sorted): a directory copied up on the way to a new file is a
+/// change, one copied up with nothing changed below it is not; what an opaque
+/// directory hides is deleted, also below a directory made again inside it.
+pub const DIRECTORY_CASES: &[(&str, &[&str])] = &[
+    (
+        "touch /usr/local/bin/n",
+        &[
+            "A /usr/local/bin/n",
+            "C /usr",
+            "C /usr/local",
+            "C /usr/local/bin",
+        ],
+    ),
+    (
+        "rm -rf /a && mkdir -p /a/sub && touch /a/sub/z",
+        &["A /a/sub/z", "C /a", "C /a/sub", "D /a/sub/y", "D /a/x"],
+    ),
+    ("touch /usr/local/bin/n && rm /usr/local/bin/n", &[]),
+    ("exec 3<>/a/x", &[]),
+    ("chmod 700 /a/sub", &["C /a", "C /a/sub"]),
+    (
+        "rm /a/x && mkdir /a/x && touch /a/x/f",
+        &["A /a/x/f", "C /a", "C /a/x"],
+    ),
+];
+
 /// Adds [`IMAGE_FILES`] to a root filesystem.
 pub fn add_image_files(rootfs: &Path) {
     for (path, content) in IMAGE_FILES {
@@ -59,10 +89,17 @@ pub fn add_image_files(rootfs: &Path) {
 pub struct World {
     /// The test environment: state, run directory, cgroup parent.
     pub env: TestEnv,
+    /// The storage driver every command is told to use (`None`: berth's choice).
+    pub driver: Option<&'static str>,
 }
 
 impl World {
     pub fn new(test: &str) -> Option<World> {
+        World::with_driver(test, None)
+    }
+
+    /// A world whose commands use the storage driver `driver` (`vfs`, `overlay`).
+    pub fn with_driver(test: &str, driver: Option<&'static str>) -> Option<World> {
         let env = TestEnv::new(test)?;
         add_image_files(env.rootfs());
         let tar = env.state.path().join("base.tar");
@@ -75,7 +112,7 @@ impl World {
             .status()
             .expect("running tar");
         assert!(status.success());
-        let world = World { env };
+        let world = World { env, driver };
         world
             .ch05(&["import", tar.to_str().unwrap(), "base"])
             .assert_success();
@@ -93,6 +130,9 @@ impl World {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(driver) = self.driver {
+            command.env("BERTH_STORAGE_DRIVER", driver);
+        }
         command
     }
 
