@@ -214,7 +214,7 @@ fn cp_copies_both_ways_for_stopped_and_running_containers() {
         .unwrap();
     assert!(tar.status.success());
     let listing = tar_names(&tar.stdout);
-    assert_eq!(listing, ["x", "x/a", "x/b"]);
+    assert_eq!(listing, ["x/", "x/a", "x/b"]);
 
     let refused = world.ch05(&["cp", &at("dir"), "stopped:/etc/keep"]);
     assert_eq!(

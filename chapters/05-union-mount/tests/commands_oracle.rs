@@ -101,6 +101,118 @@ fn diff_of_directories_equals_docker_s() {
     }
 }
 
+/// The names of a tar's entries as written (`./x`, `srv/`), with the target
+/// of a hard link (`./a link to ./b`).
+fn entry_names(bytes: &[u8]) -> Vec<String> {
+    let mut archive = tar::Archive::new(bytes);
+    archive
+        .entries()
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            match entry.header().entry_type() {
+                tar::EntryType::Link => {
+                    let target = entry.link_name_bytes().unwrap();
+                    format!("{name} link to {}", String::from_utf8_lossy(&target))
+                }
+                _ => name,
+            }
+        })
+        .collect()
+}
+
+/// `names` without the entries of either engine's init layer, sorted.
+fn without_init_layer(names: Vec<String>) -> Vec<String> {
+    let mut kept: Vec<String> = names
+        .into_iter()
+        .filter(|name| {
+            let path = name.trim_start_matches("./").trim_start_matches('/');
+            !INIT_LAYER
+                .iter()
+                .any(|entry| Path::new(path).starts_with(entry))
+        })
+        .collect();
+    kept.sort();
+    kept
+}
+
+/// The entry names of the last layer of a saved image (`save`'s manifest.json).
+fn top_layer_names(archive: &[u8]) -> Vec<String> {
+    let mut files = std::collections::HashMap::new();
+    let mut outer = tar::Archive::new(archive);
+    for entry in outer.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+        files.insert(name, data);
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let layers = manifest[0]["Layers"].as_array().unwrap();
+    let top = layers.last().unwrap().as_str().unwrap();
+    let mut names = entry_names(&files[top]);
+    names.sort();
+    names
+}
+
+/// The names in the tars of `export`, `cp CONTAINER:PATH -` and a committed
+/// layer are docker's: directories end with `/`, `dir/.` gives `./`, `./x`,
+/// the root gives `/`, `/x`, a hard link points at the name written first.
+#[test]
+fn tar_entry_names_equal_docker_s() {
+    let test = "tar_entry_names_equal_docker_s";
+    let Some(docker) = Docker::connect(test) else {
+        return;
+    };
+    let Some(world) = World::new(test) else {
+        return;
+    };
+    let steps = format!("{STEPS} && ln /etc/x/new /etc/x/hl && mkdir /etc/x/d");
+    let image = docker.name("names-base");
+    docker.import(world.env.rootfs(), &image);
+    let container = docker.ok(&["create", "--network", "none", &image, "sh", "-c", &steps]);
+    docker.ok(&["start", "-a", &container]);
+    world.ok(&["run", "--name", "names", "base", "sh", "-c", &steps]);
+    let docker_tar = |args: &[&str]| {
+        let out = docker.command(args).output().unwrap();
+        assert!(out.status.success(), "docker {args:?}: {out:?}");
+        out.stdout
+    };
+    let berth_tar = |args: &[&str]| {
+        let out = world.command(args).output().unwrap();
+        assert!(out.status.success(), "berth {args:?}: {out:?}");
+        out.stdout
+    };
+    for path in ["/etc/x", "/etc/x/", "/etc/x/.", "/etc/x/new", "/", "/."] {
+        let theirs = entry_names(&docker_tar(&["cp", &format!("{container}:{path}"), "-"]));
+        let ours = entry_names(&berth_tar(&["cp", &format!("names:{path}"), "-"]));
+        if path.starts_with("/etc") {
+            assert_eq!(ours, theirs, "cp CONTAINER:{path} -");
+        } else {
+            // The root holds each engine's init layer, which differ.
+            assert_eq!(ours[0], theirs[0], "cp CONTAINER:{path} -");
+            assert_eq!(
+                without_init_layer(ours),
+                without_init_layer(theirs),
+                "cp CONTAINER:{path} -"
+            );
+        }
+    }
+    let theirs = without_init_layer(entry_names(&docker_tar(&["export", &container])));
+    let ours = without_init_layer(entry_names(&berth_tar(&["export", "names"])));
+    assert_eq!(ours, theirs, "export");
+
+    let committed = docker.name("names-committed");
+    docker.ok(&["commit", &container, &committed]);
+    docker.ok(&["rm", "-f", &container]);
+    let theirs = top_layer_names(&docker_tar(&["save", &committed]));
+    world.ok(&["commit", "names", "names-committed"]);
+    let ours = top_layer_names(&berth_tar(&["save", "names-committed"]));
+    assert_eq!(ours, theirs, "the committed layer");
+    world.clean_up();
+}
+
 #[test]
 fn a_committed_image_saved_by_berth_runs_in_docker() {
     let test = "a_committed_image_saved_by_berth_runs_in_docker";

@@ -9,7 +9,7 @@
 //! it to another place in its own root. Whatever arrives goes through a tar
 //! stream and chapter 03's safe extractor, confined to the directory it lands in.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -222,11 +222,12 @@ impl Source {
         Kind::of(self.stat.st_mode) == Kind::Dir
     }
 
-    /// Writes the source as a tar: under the name `top`, or (`None`) only what
-    /// the directory holds, with names relative to it.
+    /// Writes the source as a tar under the name `top`: `x`, `x/a`… (docker
+    /// writes `CONTAINER:/dir/.` as `./`, `./a`…, and `CONTAINER:/` as `/`,
+    /// `/a`…).
     fn write(
         &self,
-        top: Option<&OsStr>,
+        top: &OsStr,
         out: impl Write,
         owner: Option<(u32, u32)>,
     ) -> Result<u64, TarError> {
@@ -237,13 +238,8 @@ impl Source {
             path: Path::new(&self.name),
             stat: self.stat,
         };
-        let prefix = match top {
-            Some(top) => {
-                tar.append_node(&node, Path::new(top))?;
-                PathBuf::from(top)
-            }
-            None => PathBuf::new(),
-        };
+        tar.append_node(&node, Path::new(top))?;
+        let prefix = PathBuf::from(top);
         if self.is_dir() {
             let dir = tree::open_dir(self.parent.as_fd(), &self.name)
                 .map_err(TreeError::read("opening", Path::new(&self.name)))?;
@@ -355,16 +351,13 @@ fn copy_out(target: &Target, container: &str, path: &str, dest: &Side, follow: b
     }
     let dest = match dest {
         Side::Stream => {
-            let top = match given.contents {
-                true => None,
-                false => Some(given.base()),
+            let top = match (given.contents, given.path == Path::new("/")) {
+                (true, _) => OsString::from("."),
+                (false, true) => OsString::from("/"),
+                (false, false) => given.base(),
             };
             let stdout = io::stdout().lock();
-            source.write(
-                top.as_deref(),
-                BufWriter::with_capacity(1 << 20, stdout),
-                None,
-            )?;
+            source.write(&top, BufWriter::with_capacity(1 << 20, stdout), None)?;
             return Ok(());
         }
         Side::Host(dest) => GivenPath::parse(dest),
@@ -392,7 +385,7 @@ fn copy_out(target: &Target, container: &str, path: &str, dest: &Side, follow: b
         nix::unistd::geteuid().as_raw(),
         nix::unistd::getegid().as_raw(),
     );
-    source.write(placement.top.as_deref(), BufWriter::new(file), Some(me))?;
+    source.write(&placement.top_name(), BufWriter::new(file), Some(me))?;
     let tar = File::open(&tar_path).map_err(io_error("reading", &tar_path))?;
     land(tar, &into, Path::new(""), None, scratch.path())
 }
@@ -441,7 +434,7 @@ fn copy_in(
             let placement = place(&given, source.is_dir(), &dest, state).map_err(CpError::from)?;
             let tar_path = scratch.path().join("in.tar");
             let file = File::create(&tar_path).map_err(io_error("creating", &tar_path))?;
-            source.write(placement.top.as_deref(), BufWriter::new(file), None)?;
+            source.write(&placement.top_name(), BufWriter::new(file), None)?;
             let into = match placement.into_parent {
                 true => dest.parent(),
                 false => dest.path.clone(),

@@ -93,6 +93,14 @@ pub struct Placement {
     pub top: Option<OsString>,
 }
 
+impl Placement {
+    /// The name the copy's tar gives the source: `.` when its content goes
+    /// straight into the destination.
+    pub fn top_name(&self) -> OsString {
+        self.top.clone().unwrap_or_else(|| ".".into())
+    }
+}
+
 // ANCHOR: cp_placement
 /// docker's rules, decided before anything is written.
 pub fn place(

@@ -6,11 +6,18 @@
 //! regular files (hard links once, then as links), symlinks, devices and
 //! fifos. Sockets are left out, as docker does. Of the extended attributes only
 //! `security.capability` is kept, as docker does.
+//!
+//! Names are written as docker's archives spell them: a directory ends with
+//! `/` (`srv/`), and a name keeps the `./` or `/` it was given (`cp
+//! CONTAINER:/dir/. -` writes `./`, `./x`). The tar crate would tidy both away,
+//! so the names go into the headers as bytes; one longer than a header holds
+//! goes into a PAX record, as Go's tar (docker's) does it.
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use tar::{EntryType, Header};
@@ -120,10 +127,10 @@ impl<W: Write> TreeTar<W> {
     // ANCHOR_END: append_tree
 
     // ANCHOR: append_node
-    /// Writes one file as `name`.
+    /// Writes one file as `name` (a directory as `name/`).
     pub fn append_node(&mut self, node: &Node, name: &Path) -> Result<(), TarError> {
         let stat = &node.stat;
-        let mut header = Header::new_gnu();
+        let mut header = Header::new_ustar();
         // The file-type bits stay in the mode field, as Go's tar (docker's) writes it.
         header.set_mode(stat.st_mode);
         let (uid, gid) = self.owner.unwrap_or((stat.st_uid, stat.st_gid));
@@ -134,19 +141,18 @@ impl<W: Write> TreeTar<W> {
         let read = |action| TreeError::read(action, node.path);
         match node.kind() {
             Kind::Char if node.is_whiteout() && self.whiteouts == Whiteouts::Oci => {
-                let mut marker = whiteout_name(name);
                 header.set_entry_type(EntryType::Regular);
                 header.set_mode(0o100600);
-                self.append(&mut header, &mut marker, io::empty())?;
+                self.append(&mut header, &whiteout_name(name), io::empty())?;
             }
             Kind::Dir => {
                 header.set_entry_type(EntryType::Directory);
-                self.append(&mut header, &mut name.to_path_buf(), io::empty())?;
+                self.append(&mut header, &dir_name(name), io::empty())?;
                 let opaque = super::changes::is_opaque(node.parent, node.name);
                 if self.whiteouts == Whiteouts::Oci && opaque {
                     header.set_entry_type(EntryType::Regular);
                     header.set_mode(0o100000 | (stat.st_mode & 0o777));
-                    self.append(&mut header, &mut name.join(OPAQUE_MARKER), io::empty())?;
+                    self.append(&mut header, &name.join(OPAQUE_MARKER), io::empty())?;
                 }
             }
             Kind::File => {
@@ -154,13 +160,20 @@ impl<W: Write> TreeTar<W> {
                 if stat.st_nlink > 1 {
                     if let Some(first) = self.links.get(&key).cloned() {
                         header.set_entry_type(EntryType::Link);
-                        return self.append_link(&mut header, name, &first);
+                        return self.append_entry(
+                            &mut header,
+                            name,
+                            Some(&first),
+                            Vec::new(),
+                            io::empty(),
+                        );
                     }
                     self.links.insert(key, name.to_path_buf());
                 }
                 let file = tree::open_file(node.parent, node.name).map_err(read("opening"))?;
+                let mut records = Vec::new();
                 if let Ok(Some(caps)) = file.get_xattr(CAPABILITY_XATTR) {
-                    self.append_pax(name, &[(format!("SCHILY.xattr.{CAPABILITY_XATTR}"), caps)])?;
+                    records.push((format!("SCHILY.xattr.{CAPABILITY_XATTR}"), caps));
                 }
                 let size = stat.st_size as u64;
                 header.set_entry_type(EntryType::Regular);
@@ -168,12 +181,13 @@ impl<W: Write> TreeTar<W> {
                 // A file that shrinks while it is read is padded with zeros, so
                 // the entry always holds the size its header announced.
                 let data = file.take(size).chain(io::repeat(0)).take(size);
-                self.append(&mut header, &mut name.to_path_buf(), data)?;
+                self.append_entry(&mut header, name, None, records, data)?;
             }
             Kind::Symlink => {
                 let target = tree::link_target(node.parent, node.name).map_err(read("reading"))?;
                 header.set_entry_type(EntryType::Symlink);
-                self.append_link(&mut header, name, Path::new(&target))?;
+                let target = Path::new(&target);
+                self.append_entry(&mut header, name, Some(target), Vec::new(), io::empty())?;
             }
             Kind::Char | Kind::Block | Kind::Fifo => {
                 header.set_entry_type(match node.kind() {
@@ -189,7 +203,7 @@ impl<W: Write> TreeTar<W> {
                     .set_device_major(major as u32)
                     .and_then(|()| header.set_device_minor(minor as u32))
                     .map_err(write_error)?;
-                self.append(&mut header, &mut name.to_path_buf(), io::empty())?;
+                self.append(&mut header, name, io::empty())?;
             }
             Kind::Socket => {}
         }
@@ -200,39 +214,56 @@ impl<W: Write> TreeTar<W> {
     /// Writes the OCI whiteout that deletes `name` (`dir/.wh.NAME`), as a
     /// plain copy's deleted file becomes in a layer.
     pub fn append_whiteout(&mut self, name: &Path) -> Result<(), TarError> {
-        let mut header = Header::new_gnu();
+        let mut header = Header::new_ustar();
         header.set_entry_type(EntryType::Regular);
         header.set_mode(0o100600);
         header.set_size(0);
-        self.append(&mut header, &mut whiteout_name(name), io::empty())
+        self.append(&mut header, &whiteout_name(name), io::empty())
     }
 
     fn append(
         &mut self,
         header: &mut Header,
-        name: &mut PathBuf,
+        name: &Path,
         data: impl Read,
     ) -> Result<(), TarError> {
-        self.entries += 1;
-        self.builder
-            .append_data(header, &*name, data)
-            .map_err(write_error)
+        self.append_entry(header, name, None, Vec::new(), data)
     }
 
-    fn append_link(
+    // ANCHOR: exact_names
+    /// Writes one entry named `name` byte for byte (a link pointing at
+    /// `link`), after a PAX header holding `records` and whatever does not
+    /// fit the header's 100-byte fields.
+    fn append_entry(
         &mut self,
         header: &mut Header,
         name: &Path,
-        target: &Path,
+        link: Option<&Path>,
+        mut records: Vec<(String, Vec<u8>)>,
+        data: impl Read,
     ) -> Result<(), TarError> {
+        let fields = header.as_old_mut();
+        let name = name.as_os_str().as_bytes();
+        if !put_bytes(&mut fields.name, name) {
+            records.push(("path".into(), name.to_vec()));
+        }
+        if let Some(link) = link {
+            let link = link.as_os_str().as_bytes();
+            if !put_bytes(&mut fields.linkname, link) {
+                records.push(("linkpath".into(), link.to_vec()));
+            }
+        }
+        if !records.is_empty() {
+            self.append_pax(name, &records)?;
+        }
+        header.set_cksum();
         self.entries += 1;
-        self.builder
-            .append_link(header, name, target)
-            .map_err(write_error)
+        self.builder.append(header, data).map_err(write_error)
     }
+    // ANCHOR_END: exact_names
 
     /// A PAX extended header for the entry `name` that follows.
-    fn append_pax(&mut self, name: &Path, records: &[(String, Vec<u8>)]) -> Result<(), TarError> {
+    fn append_pax(&mut self, name: &[u8], records: &[(String, Vec<u8>)]) -> Result<(), TarError> {
         let mut data = Vec::new();
         for (key, value) in records {
             data.extend(pax_record(key, value));
@@ -241,7 +272,10 @@ impl<W: Write> TreeTar<W> {
         header.set_entry_type(EntryType::XHeader);
         header.set_mode(0o644);
         header.set_size(data.len() as u64);
-        let base = name.file_name().map(|n| n.as_bytes()).unwrap_or(b"entry");
+        let base = Path::new(OsStr::from_bytes(name))
+            .file_name()
+            .map(|n| n.as_bytes())
+            .unwrap_or(b"entry");
         // The name of a PAX header is informative only; keep it short.
         let base = String::from_utf8_lossy(&base[..base.len().min(80)]).into_owned();
         self.builder
@@ -253,6 +287,25 @@ impl<W: Write> TreeTar<W> {
     pub fn finish(self) -> Result<W, TarError> {
         self.builder.into_inner().map_err(write_error)
     }
+}
+
+/// Copies `bytes` into a header field padded with NULs, or its first bytes
+/// when it is too long for it: false then, and a PAX record must say the rest.
+fn put_bytes(field: &mut [u8], bytes: &[u8]) -> bool {
+    let fits = bytes.len() <= field.len();
+    let kept = bytes.len().min(field.len());
+    field.fill(0);
+    field[..kept].copy_from_slice(&bytes[..kept]);
+    fits
+}
+
+/// A directory's name in docker's archives: with a `/` at the end.
+fn dir_name(name: &Path) -> PathBuf {
+    let mut bytes = name.as_os_str().as_bytes().to_vec();
+    if bytes.last() != Some(&b'/') {
+        bytes.push(b'/');
+    }
+    PathBuf::from(OsString::from_vec(bytes))
 }
 
 /// `dir/NAME` → `dir/.wh.NAME`.
@@ -325,8 +378,8 @@ mod tests {
         assert_eq!(
             listing(&out),
             [
-                ("d".to_string(), EntryType::Directory, 0),
-                ("d/e".to_string(), EntryType::Directory, 0),
+                ("d/".to_string(), EntryType::Directory, 0),
+                ("d/e/".to_string(), EntryType::Directory, 0),
                 ("d/f".to_string(), EntryType::Regular, 5),
                 ("d/g".to_string(), EntryType::Link, 0),
                 ("l".to_string(), EntryType::Symlink, 0),
@@ -371,7 +424,42 @@ mod tests {
             .unwrap();
         let out = tar.finish().unwrap();
         let names: Vec<_> = listing(&out).into_iter().map(|(n, _, _)| n).collect();
-        assert_eq!(names, [".wh.gone", "opaque", "opaque/.wh..wh..opq"]);
+        assert_eq!(names, [".wh.gone", "opaque/", "opaque/.wh..wh..opq"]);
+    }
+
+    #[test]
+    fn names_are_written_as_given_and_long_ones_in_pax_records() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let long = "l".repeat(120);
+        fs::create_dir_all(root.join(&long)).unwrap();
+        fs::write(root.join("f"), "x").unwrap();
+        fs::hard_link(root.join("f"), root.join("h")).unwrap();
+        symlink(format!("./{long}/"), root.join("s")).unwrap();
+        let fd = tree::open_root(root).unwrap();
+        let mut tar = TreeTar::new(Vec::new(), Whiteouts::None);
+        tar.append_tree(fd.as_fd(), Path::new("."), &|_| false)
+            .unwrap();
+        let out = tar.finish().unwrap();
+        let mut archive = tar::Archive::new(&out[..]);
+        let entries: Vec<(String, Option<String>)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+                (text(&e.path_bytes()), e.link_name_bytes().map(|l| text(&l)))
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("./f".to_string(), None),
+                ("./h".to_string(), Some("./f".to_string())),
+                (format!("./{long}/"), None),
+                ("./s".to_string(), Some(format!("./{long}/"))),
+            ]
+        );
     }
 
     #[test]
