@@ -9,7 +9,9 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use commands_support::{DIRECTORY_CASES, STEPS, STEPS_DIFF, World, sorted_lines};
+use commands_support::{
+    DIRECTORY_CASES, STEPS, STEPS_DIFF, WHITEOUT_NAMED, World, make_whiteout_named, sorted_lines,
+};
 
 #[test]
 fn diff_reports_the_steps_as_docker_does() {
@@ -235,6 +237,46 @@ fn cp_copies_both_ways_for_stopped_and_running_containers() {
         both.stderr
             .contains("must specify at least one container source")
     );
+    world.clean_up();
+}
+
+/// `.wh.` names are files like any other to `cp`, both ways: nothing of the
+/// container is deleted, nothing is hidden.
+#[test]
+fn cp_copies_files_named_like_whiteouts() {
+    let Some(world) = World::new("cp_copies_files_named_like_whiteouts") else {
+        return;
+    };
+    let host = world.env.state.path().join("host");
+    make_whiteout_named(&host.join("src"));
+    fs::write(host.join(".wh.keep"), "not a whiteout\n").unwrap();
+    let at = |p: &str| host.join(p).to_str().unwrap().to_string();
+    world.ok(&["create", "--name", "wh", "base", "true"]);
+    world.ok(&["cp", &at("src"), "wh:/tmp/"]);
+    world.ok(&["cp", &at(".wh.keep"), "wh:/etc/"]);
+    world.ok(&["start", "-a", "wh"]);
+    world.ok(&["cp", "wh:/tmp/src", &at("out")]);
+    world.ok(&["cp", "wh:/etc/.", &at("etc")]);
+    for (path, content) in WHITEOUT_NAMED {
+        let copied = host.join("out").join(path.trim_end_matches('/'));
+        match path.ends_with('/') {
+            true => assert!(copied.is_dir(), "{path} not copied"),
+            false => assert_eq!(fs::read_to_string(&copied).unwrap(), *content, "{path}"),
+        }
+    }
+    assert_eq!(fs::read_to_string(host.join("etc/keep")).unwrap(), "keep\n");
+    assert_eq!(
+        fs::read_to_string(host.join("etc/.wh.keep")).unwrap(),
+        "not a whiteout\n"
+    );
+    let diff = world.ok(&["diff", "wh"]);
+    for line in [
+        "A /etc/.wh.keep",
+        "A /tmp/src/.wh..wh..opq",
+        "A /tmp/src/.wh.d/in",
+    ] {
+        assert!(diff.lines().any(|l| l == line), "{line} not in {diff}");
+    }
     world.clean_up();
 }
 

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::Command;
 
 use berth_tests::oracle::{Docker, INIT_LAYER, tree};
-use commands_support::{DIRECTORY_CASES, STEPS, STEPS_DIFF, World, sorted_lines};
+use commands_support::{
+    DIRECTORY_CASES, STEPS, STEPS_DIFF, World, make_whiteout_named, sorted_lines,
+};
 
 fn untar(tarball: &Path, dir: &Path) {
     fs::create_dir_all(dir).unwrap();
@@ -210,6 +212,47 @@ fn tar_entry_names_equal_docker_s() {
     world.ok(&["commit", "names", "names-committed"]);
     let ours = top_layer_names(&berth_tar(&["save", "names-committed"]));
     assert_eq!(ours, theirs, "the committed layer");
+    world.clean_up();
+}
+
+/// Files named `.wh.*` copied into a container and out again as a stream: the
+/// same entries and the same diff in docker and in berth.
+#[test]
+fn cp_of_whiteout_names_equals_docker_s() {
+    let test = "cp_of_whiteout_names_equals_docker_s";
+    let Some(docker) = Docker::connect(test) else {
+        return;
+    };
+    let Some(world) = World::new(test) else {
+        return;
+    };
+    let host = world.env.state.path().join("host");
+    make_whiteout_named(&host.join("src"));
+    fs::write(host.join(".wh.keep"), "not a whiteout\n").unwrap();
+    let src = host.join("src").to_str().unwrap().to_string();
+    let keep = host.join(".wh.keep").to_str().unwrap().to_string();
+
+    let image = docker.name("wh-base");
+    docker.import(world.env.rootfs(), &image);
+    let container = docker.ok(&["create", "--network", "none", &image, "true"]);
+    docker.ok(&["cp", &src, &format!("{container}:/tmp/")]);
+    docker.ok(&["cp", &keep, &format!("{container}:/etc/")]);
+    let out = docker
+        .command(&["cp", &format!("{container}:/tmp/src"), "-"])
+        .output()
+        .unwrap();
+    let theirs = entry_names(&out.stdout);
+    let their_diff = docker.run(&["diff", &container]);
+    docker.ok(&["rm", "-f", &container]);
+
+    world.ok(&["create", "--name", "wh", "base", "true"]);
+    world.ok(&["cp", &src, "wh:/tmp/"]);
+    world.ok(&["cp", &keep, "wh:/etc/"]);
+    let out = world.command(&["cp", "wh:/tmp/src", "-"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(entry_names(&out.stdout), theirs);
+    let our_diff = world.ok(&["diff", "wh"]);
+    assert_eq!(sorted_lines(&our_diff), sorted_lines(&their_diff.stdout));
     world.clean_up();
 }
 

@@ -100,6 +100,9 @@ pub enum WhiteoutMode {
     /// character device and an opaque directory gets `trusted.overlay.opaque=y`
     /// (chapter 05).
     Overlay,
+    /// Not a layer: every name is an ordinary file, `.wh.*` included, as
+    /// `docker cp` copies them (chapter 05's `cp`).
+    Literal,
 }
 
 /// What extraction produced (for diff_id checks and history sizes).

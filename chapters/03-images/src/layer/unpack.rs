@@ -131,10 +131,14 @@ impl Unpacker {
             return self.root_entry(entry, kind, &shown);
         };
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
-        if under_aufs_meta(&path) {
+        if self.mode != WhiteoutMode::Literal && under_aufs_meta(&path) {
             return Ok(());
         }
-        match classify(&name).map_err(|why| refused(&shown, why.reason()))? {
+        let marker = match self.mode {
+            WhiteoutMode::Literal => Marker::Plain,
+            _ => classify(&name).map_err(|why| refused(&shown, why.reason()))?,
+        };
+        match marker {
             Marker::Whiteout(target) => {
                 return whiteout::remove(
                     self.root(),

@@ -64,6 +64,7 @@ pub(super) fn remove(
             mknodat(&parent, name, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0))
                 .map_err(sys(entry, "create the overlay whiteout device"))
         }
+        WhiteoutMode::Literal => unreachable!("literal mode reads no name as a whiteout"),
     }
 }
 
@@ -97,6 +98,7 @@ pub(super) fn opaque(
                     source,
                 })
         }
+        WhiteoutMode::Literal => unreachable!("literal mode reads no name as a whiteout"),
     }
 }
 // ANCHOR_END: apply_whiteout

@@ -27,7 +27,7 @@ use super::container::{Scratch, Target};
 use super::cp_place::{DestState, GivenPath, PlaceError, inside, place};
 use super::merged::merged_view;
 use super::tree::{self, Kind, Node, TreeError};
-use super::tree_tar::{TarError, TreeTar, WHITEOUT_PREFIX, Whiteouts};
+use super::tree_tar::{TarError, TreeTar, Whiteouts};
 
 /// Why a copy was refused or failed, with docker's words where docker has them.
 #[derive(Debug, thiserror::Error)]
@@ -75,12 +75,6 @@ pub enum CpError {
         /// The name as written.
         name: String,
     },
-    /// An entry named like a layer whiteout, which the extractor would apply.
-    #[error("refusing {name:?}: names starting with .wh. are layer whiteouts")]
-    WhiteoutName {
-        /// The name as written.
-        name: String,
-    },
     /// A file could not be examined.
     #[error("{action} {path}: {source}")]
     Io {
@@ -99,7 +93,6 @@ impl From<CpError> for Error {
             CpError::NoContainer | CpError::TwoContainers => {
                 "write the container side as CONTAINER:PATH, and the other side as a host path or -"
             }
-            CpError::WhiteoutName { .. } => "rename the file before copying it",
             _ => return Error::failed(e.to_string()),
         };
         Error::failed(e.to_string()).hint(hint)
@@ -481,14 +474,14 @@ fn land(
     let checked = File::create(&checked_path).map_err(io_error("creating", &checked_path))?;
     rewrite(stream, prefix, owner, BufWriter::new(checked))?;
     let checked = File::open(&checked_path).map_err(io_error("reading", &checked_path))?;
-    unpack_layer(root, checked, WhiteoutMode::Apply, &Limits::from_env()?)?;
+    // Not a layer: `.wh.x` is a file named so, as docker copies it.
+    unpack_layer(root, checked, WhiteoutMode::Literal, &Limits::from_env()?)?;
     Ok(())
 }
 // ANCHOR_END: land_copy
 
 /// Copies the entries of `input` to `out`, each name put under `prefix`,
-/// refusing names that climb out and names the extractor would read as
-/// whiteouts.
+/// refusing names that climb out.
 fn rewrite(
     input: impl Read,
     prefix: &Path,
@@ -510,12 +503,6 @@ fn rewrite(
         let clean = inside(&written).ok_or(CpError::Escapes {
             name: shown.clone(),
         })?;
-        if clean
-            .iter()
-            .any(|c| c.to_string_lossy().starts_with(WHITEOUT_PREFIX))
-        {
-            return Err(CpError::WhiteoutName { name: shown }.into());
-        }
         let name = prefix.join(&clean);
         if name.as_os_str().is_empty() {
             // `./` itself: the destination directory is already there.
@@ -615,7 +602,7 @@ mod tests {
     }
 
     #[test]
-    fn climbing_names_and_whiteout_names_are_refused() {
+    fn climbing_names_are_refused_and_whiteout_names_kept() {
         let mut out = Vec::new();
         let e = rewrite(
             &tar_of(&[("../../etc/x", b"")])[..],
@@ -625,13 +612,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message().contains("climbs out"), "{e}");
-        let e = rewrite(
-            &tar_of(&[("d/.wh.passwd", b"")])[..],
+        let mut out = Vec::new();
+        rewrite(
+            &tar_of(&[("d/.wh.passwd", b""), (".wh..wh..opq", b"")])[..],
             Path::new(""),
             None,
             &mut out,
         )
-        .unwrap_err();
-        assert!(e.message().contains(".wh."), "{e}");
+        .unwrap();
+        let kept: Vec<_> = names(&out).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(kept, ["d/.wh.passwd", ".wh..wh..opq"]);
     }
 }

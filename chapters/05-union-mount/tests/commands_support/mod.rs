@@ -76,6 +76,28 @@ pub const DIRECTORY_CASES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Files named like layer whiteouts, which `cp` copies as plain files, as
+/// docker does: (path, content), a `/` at the end for a directory.
+pub const WHITEOUT_NAMED: &[(&str, &str)] = &[
+    (".wh.d/", ""),
+    (".wh.d/in", "in\n"),
+    (".wh.foo", "foo\n"),
+    (".wh..wh..opq", "opq\n"),
+    (".wh..wh.plnk/", ""),
+    (".wh..wh.plnk/x", "x\n"),
+    ("y", "y\n"),
+];
+
+/// Makes the [`WHITEOUT_NAMED`] files under `dir`.
+pub fn make_whiteout_named(dir: &Path) {
+    for (path, content) in WHITEOUT_NAMED {
+        match path.strip_suffix('/') {
+            Some(sub) => fs::create_dir_all(dir.join(sub)).unwrap(),
+            None => fs::write(dir.join(path), content).unwrap(),
+        }
+    }
+}
+
 /// Adds [`IMAGE_FILES`] to a root filesystem.
 pub fn add_image_files(rootfs: &Path) {
     for (path, content) in IMAGE_FILES {
