@@ -158,61 +158,91 @@ fn top_layer_names(archive: &[u8]) -> Vec<String> {
     names
 }
 
+/// The paths `cp CONTAINER:PATH -` is compared on.
+const CP_PATHS: &[&str] = &["/etc/x", "/etc/x/", "/etc/x/.", "/etc/x/new", "/", "/."];
+
+/// `ch05 args…` in `world`, which must succeed; its raw stdout.
+fn berth_bytes(world: &World, args: &[&str]) -> Vec<u8> {
+    let out = world.command(args).output().unwrap();
+    assert!(out.status.success(), "berth {args:?}: {out:?}");
+    out.stdout
+}
+
+/// `docker args…`, which must succeed; its raw stdout.
+fn docker_bytes(docker: &Docker, args: &[&str]) -> Vec<u8> {
+    let out = docker.command(args).output().unwrap();
+    assert!(out.status.success(), "docker {args:?}: {out:?}");
+    out.stdout
+}
+
+/// The entry names of `cp` for each of [`CP_PATHS`], then of `export`, of
+/// the container `name`; the root's without either engine's init layer
+/// (which differ), but for its first entry.
+fn stream_names(bytes: &dyn Fn(&[&str]) -> Vec<u8>, name: &str) -> Vec<Vec<String>> {
+    let mut all = Vec::new();
+    for path in CP_PATHS {
+        let names = entry_names(&bytes(&["cp", &format!("{name}:{path}"), "-"]));
+        all.push(match path.starts_with("/etc") {
+            true => names,
+            false => {
+                let mut kept = vec![names[0].clone()];
+                kept.extend(without_init_layer(names));
+                kept
+            }
+        });
+    }
+    all.push(without_init_layer(entry_names(&bytes(&["export", name]))));
+    all
+}
+
 /// The names in the tars of `export`, `cp CONTAINER:PATH -` and a committed
 /// layer are docker's: directories end with `/`, `dir/.` gives `./`, `./x`,
 /// the root gives `/`, `/x`, a hard link points at the name written first.
+/// On both storage drivers; the committed layer on overlay, which docker's is.
 #[test]
 fn tar_entry_names_equal_docker_s() {
     let test = "tar_entry_names_equal_docker_s";
     let Some(docker) = Docker::connect(test) else {
         return;
     };
-    let Some(world) = World::new(test) else {
-        return;
-    };
     let steps = format!("{STEPS} && ln /etc/x/new /etc/x/hl && mkdir /etc/x/d");
-    let image = docker.name("names-base");
-    docker.import(world.env.rootfs(), &image);
-    let container = docker.ok(&["create", "--network", "none", &image, "sh", "-c", &steps]);
-    docker.ok(&["start", "-a", &container]);
-    world.ok(&["run", "--name", "names", "base", "sh", "-c", &steps]);
-    let docker_tar = |args: &[&str]| {
-        let out = docker.command(args).output().unwrap();
-        assert!(out.status.success(), "docker {args:?}: {out:?}");
-        out.stdout
-    };
-    let berth_tar = |args: &[&str]| {
-        let out = world.command(args).output().unwrap();
-        assert!(out.status.success(), "berth {args:?}: {out:?}");
-        out.stdout
-    };
-    for path in ["/etc/x", "/etc/x/", "/etc/x/.", "/etc/x/new", "/", "/."] {
-        let theirs = entry_names(&docker_tar(&["cp", &format!("{container}:{path}"), "-"]));
-        let ours = entry_names(&berth_tar(&["cp", &format!("names:{path}"), "-"]));
-        if path.starts_with("/etc") {
-            assert_eq!(ours, theirs, "cp CONTAINER:{path} -");
-        } else {
-            // The root holds each engine's init layer, which differ.
-            assert_eq!(ours[0], theirs[0], "cp CONTAINER:{path} -");
-            assert_eq!(
-                without_init_layer(ours),
-                without_init_layer(theirs),
-                "cp CONTAINER:{path} -"
-            );
+    let mut theirs = None;
+    let mut their_layer = None;
+    for driver in ["overlay", "vfs"] {
+        let Some(world) = World::with_driver(test, Some(driver)) else {
+            return;
+        };
+        if theirs.is_none() {
+            let image = docker.name("names-base");
+            docker.import(world.env.rootfs(), &image);
+            let container = docker.ok(&["create", "--network", "none", &image, "sh", "-c", &steps]);
+            docker.ok(&["start", "-a", &container]);
+            theirs = Some(stream_names(
+                &|args| docker_bytes(&docker, args),
+                &container,
+            ));
+            let committed = docker.name("names-committed");
+            docker.ok(&["commit", &container, &committed]);
+            docker.ok(&["rm", "-f", &container]);
+            their_layer = Some(top_layer_names(&docker_bytes(
+                &docker,
+                &["save", &committed],
+            )));
         }
+        world.ok(&["run", "--name", "names", "base", "sh", "-c", &steps]);
+        let ours = stream_names(&|args| berth_bytes(&world, args), "names");
+        let theirs = theirs.as_ref().unwrap();
+        let what = CP_PATHS.iter().map(|p| format!("cp CONTAINER:{p} -"));
+        for ((ours, theirs), what) in ours.iter().zip(theirs).zip(what.chain(["export".into()])) {
+            assert_eq!(ours, theirs, "{what} on {driver}");
+        }
+        if driver == "overlay" {
+            world.ok(&["commit", "names", "names-committed"]);
+            let ours = top_layer_names(&berth_bytes(&world, &["save", "names-committed"]));
+            assert_eq!(Some(ours), their_layer, "the committed layer");
+        }
+        world.clean_up();
     }
-    let theirs = without_init_layer(entry_names(&docker_tar(&["export", &container])));
-    let ours = without_init_layer(entry_names(&berth_tar(&["export", "names"])));
-    assert_eq!(ours, theirs, "export");
-
-    let committed = docker.name("names-committed");
-    docker.ok(&["commit", &container, &committed]);
-    docker.ok(&["rm", "-f", &container]);
-    let theirs = top_layer_names(&docker_tar(&["save", &committed]));
-    world.ok(&["commit", "names", "names-committed"]);
-    let ours = top_layer_names(&berth_tar(&["save", "names-committed"]));
-    assert_eq!(ours, theirs, "the committed layer");
-    world.clean_up();
 }
 
 /// Files named `.wh.*` copied into a container and out again as a stream: the
