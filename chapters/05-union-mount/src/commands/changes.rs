@@ -84,7 +84,6 @@ pub fn is_opaque_dir(dir: &OwnedFd) -> bool {
         .is_some_and(|value| value == b"y")
 }
 
-// ANCHOR: lower_listing
 /// One directory as the layers below a container's upper directory show it:
 /// that directory in each layer that adds to it, top first. overlayfs merges
 /// a directory down the layers until one of them holds a file or a whiteout
@@ -113,6 +112,7 @@ impl Lowers {
         Ok(Lowers { dirs })
     }
 
+    // ANCHOR: lower_listing
     /// What the layers show under `name` in this directory (at `path`,
     /// relative, for messages); `None` when nothing or a whiteout is there.
     pub fn child(&self, name: &OsStr, path: &Path) -> Result<Option<Lower<'_>>, TreeError> {
@@ -155,6 +155,8 @@ impl Lowers {
         }))
     }
 
+    // ANCHOR_END: lower_listing
+
     /// The names the layers together show in this directory (at `path`,
     /// relative, for messages): a whiteout in a higher layer hides the name below.
     pub fn names(&self, path: &Path) -> Result<BTreeSet<OsString>, TreeError> {
@@ -179,7 +181,19 @@ impl Lowers {
         Ok(shown)
     }
 }
-// ANCHOR_END: lower_listing
+
+/// What `lstat` says of `name` in `dir` (at `path`), `None` when it is gone.
+fn stat_entry(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    path: &Path,
+) -> Result<Option<FileStat>, TreeError> {
+    match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(stat) => Ok(Some(stat)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(TreeError::read("examining", path)(e)),
+    }
+}
 
 /// Whether overlayfs reads `stat` as a whiteout: a character device 0:0.
 fn is_whiteout(stat: &FileStat) -> bool {
@@ -233,52 +247,13 @@ struct UpperDir<'a> {
 // ANCHOR: overlay_changes
 /// Adds the changes under `upper` to `changes`; true when there are any.
 /// Each entry is compared with what the layers show under its name, as
-/// docker's naive diff compares two trees; a whiteout is `D`, and where the
-/// directory hides the layers, so is each name they showed that it lacks.
+/// docker's naive diff compares two trees; where the directory hides the
+/// layers, each name they showed and it lacks is `D`.
 fn compare_upper(upper: &UpperDir, changes: &mut Vec<Change>) -> Result<bool, TreeError> {
     let before = changes.len();
     let names = tree::names(upper.dir, upper.path)?;
     for name in &names {
-        let path = upper.path.join(name);
-        let stat = match fstatat(upper.dir, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(stat) => stat,
-            // Removed since the listing: the layers show it again, unchanged.
-            Err(Errno::ENOENT) => continue,
-            Err(e) => return Err(TreeError::read("examining", &path)(e)),
-        };
-        let old = match upper.below {
-            Some(below) => below.child(name, &path)?,
-            None => None,
-        };
-        if is_whiteout(&stat) {
-            if old.is_some() {
-                changes.push(Change::new(&path, ChangeKind::Deleted));
-            }
-            continue;
-        }
-        let kind = match &old {
-            None => Some(ChangeKind::Added),
-            Some(old) if differs(upper.dir, Some(old.parent), name, &stat, &old.stat)? => {
-                Some(ChangeKind::Modified)
-            }
-            Some(_) => None,
-        };
-        if let Some(kind) = kind {
-            changes.push(Change::new(&path, kind));
-        }
-        if Kind::of(stat.st_mode) == Kind::Dir {
-            let dir = tree::open_dir(upper.dir, name).map_err(TreeError::read("opening", &path))?;
-            let inner = UpperDir {
-                dir: dir.as_fd(),
-                path: &path,
-                below: old.as_ref().and_then(|old| old.dir.as_ref()),
-                hides_below: upper.hides_below || is_opaque_dir(&dir),
-            };
-            // docker lists a directory holding a change as changed itself.
-            if compare_upper(&inner, changes)? && kind.is_none() {
-                changes.push(Change::new(&path, ChangeKind::Modified));
-            }
-        }
+        compare_upper_entry(upper, name, changes)?;
     }
     if let (true, Some(below)) = (upper.hides_below, upper.below) {
         for gone in below.names(upper.path)? {
@@ -290,6 +265,52 @@ fn compare_upper(upper: &UpperDir, changes: &mut Vec<Change>) -> Result<bool, Tr
     Ok(changes.len() > before)
 }
 // ANCHOR_END: overlay_changes
+
+// ANCHOR: upper_entry
+/// Adds the changes of the entry `name` of `upper`, and of what it holds.
+fn compare_upper_entry(
+    upper: &UpperDir,
+    name: &OsStr,
+    changes: &mut Vec<Change>,
+) -> Result<(), TreeError> {
+    let path = upper.path.join(name);
+    // Removed since the listing: the layers show it again, unchanged.
+    let Some(stat) = stat_entry(upper.dir, name, &path)? else {
+        return Ok(());
+    };
+    let old = match upper.below {
+        Some(below) => below.child(name, &path)?,
+        None => None,
+    };
+    let kind = match &old {
+        // A whiteout over nothing the layers show deletes nothing.
+        _ if is_whiteout(&stat) => old.as_ref().map(|_| ChangeKind::Deleted),
+        None => Some(ChangeKind::Added),
+        Some(old) if differs(upper.dir, Some(old.parent), name, &stat, &old.stat)? => {
+            Some(ChangeKind::Modified)
+        }
+        Some(_) => None,
+    };
+    if let Some(kind) = kind {
+        changes.push(Change::new(&path, kind));
+    }
+    if Kind::of(stat.st_mode) != Kind::Dir {
+        return Ok(());
+    }
+    let dir = tree::open_dir(upper.dir, name).map_err(TreeError::read("opening", &path))?;
+    let inner = UpperDir {
+        dir: dir.as_fd(),
+        path: &path,
+        below: old.as_ref().and_then(|old| old.dir.as_ref()),
+        hides_below: upper.hides_below || is_opaque_dir(&dir),
+    };
+    // docker lists a directory holding a change as changed itself.
+    if compare_upper(&inner, changes)? && kind.is_none() {
+        changes.push(Change::new(&path, ChangeKind::Modified));
+    }
+    Ok(())
+}
+// ANCHOR_END: upper_entry
 
 // ANCHOR: naive_changes
 /// The changes between the container's tree `new` and the image's tree `old`,
