@@ -103,9 +103,10 @@ pub trait Cgroups: Sync {
 pub trait RootFilesystem: Sync {
     /// The driver's name, as `info` and `inspect` show it (`copy`, `overlay2`, `vfs`).
     fn name(&self) -> &'static str;
-    /// Makes the container's root from `image_id` under `dir`. On error nothing
-    /// it made is left.
-    fn create(&self, engine: &Engine, image_id: &str, dir: &Path) -> Result<()>;
+    /// Makes the container's root from `image_id` under `dir`. `ephemeral`:
+    /// the container is removed when it ends (`--rm`), so its writes need not
+    /// survive a crash. On error nothing it made is left.
+    fn create(&self, engine: &Engine, image_id: &str, dir: &Path, ephemeral: bool) -> Result<()>;
     /// Makes `dir/rootfs` ready before the container's processes start (an
     /// overlay is mounted there); does nothing if it already is.
     fn mount(&self, engine: &Engine, dir: &Path) -> Result<()>;

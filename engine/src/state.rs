@@ -68,6 +68,25 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
 /// Replaces `path` with `data` so that a reader sees the old or the new file, never
 /// a mix: write a temp file beside it, fsync it, rename it over, fsync the directory.
 pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
+    replace(path, data, Durability::Synced)?;
+    File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()
+}
+// ANCHOR_END: atomic_write
+
+/// How much of a crash a file written by [`replace`] survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The data is on disk before the rename; the caller makes the rename
+    /// durable (an [`atomic_write`] in the same directory later fsyncs it).
+    Synced,
+    /// No fsync at all: for files under `BERTH_RUN`, which a reboot clears, so
+    /// that a crash cannot leave them behind anyway.
+    UntilReboot,
+}
+
+/// Writes `data` beside `path` and renames it over `path`: readers see the
+/// whole old file or the whole new one. See [`Durability`] for what a crash keeps.
+pub fn replace(path: &Path, data: &[u8], durability: Durability) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -79,16 +98,16 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
             .mode(0o600)
             .open(&tmp)?;
         file.write_all(data)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        if durability == Durability::Synced {
+            file.sync_all()?;
+        }
+        fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
 }
-// ANCHOR_END: atomic_write
 
 /// An exclusive lock on a file, released when dropped (or when the process dies).
 #[derive(Debug)]

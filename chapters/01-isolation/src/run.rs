@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use berth_engine::cli::{RunArgs, RuntimeCommand};
 use berth_engine::error::Context;
 use berth_engine::gate::taught_in;
-use berth_engine::state::{atomic_write, ensure_private_dir, lock, new_id};
+use berth_engine::state::{Durability, ensure_private_dir, lock, new_id, replace};
 use berth_engine::{ContainerPlan, Engine, Error, Result};
 
 use crate::runtime;
@@ -107,11 +107,14 @@ fn sweep_abandoned(engine: &Engine, bundles: &Path) {
 // ANCHOR_END: run
 
 /// Builds the spec with every registered chapter's edit and writes `config.json`.
+/// Its data is on disk when this returns; the directory entry is made durable
+/// by whatever is written in the bundle after it (chapter 04's record), and
+/// a foreground run's bundle lives under `BERTH_RUN`, which a reboot clears.
 pub fn write_bundle(engine: &Engine, plan: &ContainerPlan) -> Result<()> {
     let spec = engine.build_spec(plan)?;
     let json = serde_json::to_vec_pretty(&spec).context(|| "serializing config.json".into())?;
     let config = plan.bundle.join("config.json");
-    atomic_write(&config, &json).context(|| format!("writing {}", config.display()))
+    replace(&config, &json, Durability::Synced).context(|| format!("writing {}", config.display()))
 }
 
 /// Checks `--rootfs` names a directory and returns it absolute, symlinks resolved

@@ -24,7 +24,7 @@ impl RootFilesystem for CopyRootfs {
         "copy"
     }
 
-    fn create(&self, engine: &Engine, image_id: &str, dir: &Path) -> Result<()> {
+    fn create(&self, engine: &Engine, image_id: &str, dir: &Path, _ephemeral: bool) -> Result<()> {
         let store = Store::open(&engine.paths)?;
         let image = store.resolve(image_id)?;
         let rootfs = dir.join("rootfs");

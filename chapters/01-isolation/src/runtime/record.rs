@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use berth_engine::Engine;
-use berth_engine::state::{Lock, atomic_write, lock};
+use berth_engine::state::{Durability, Lock, lock, replace};
 use serde::{Deserialize, Serialize};
 
 use super::error::RuntimeError;
@@ -204,13 +204,13 @@ impl StateDir {
             .map_err(RuntimeError::io(format!("locking container {}", self.id)))
     }
 
-    /// Writes `state.json` atomically.
+    /// Writes `state.json` atomically; without fsync, because it lives under
+    /// `BERTH_RUN`, which does not outlive a reboot.
     pub fn save(&self, record: &Record) -> Result<(), RuntimeError> {
         let json = serde_json::to_vec_pretty(record).expect("a record always serialises");
-        atomic_write(&self.dir.join("state.json"), &json).map_err(RuntimeError::io(format!(
-            "writing the state of {}",
-            self.id
-        )))
+        replace(&self.dir.join("state.json"), &json, Durability::UntilReboot).map_err(
+            RuntimeError::io(format!("writing the state of {}", self.id)),
+        )
     }
 
     /// Reads `state.json`.

@@ -5,6 +5,7 @@ use std::os::fd::OwnedFd;
 
 use berth_engine::Engine;
 use berth_engine::oci_spec::runtime::{LinuxNamespaceType, Spec};
+use berth_engine::state::{Durability, replace};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::wait::waitpid;
@@ -199,12 +200,7 @@ fn drive(
 /// after a crash (the process is gone), and the file's reader comes right after
 /// us, when the page cache answers for the disk.
 fn write_pid_file(path: &std::path::Path, pid: Pid) -> std::io::Result<()> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temporary = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&temporary, pid.to_string())?;
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
+    replace(path, pid.to_string().as_bytes(), Durability::UntilReboot)
 }
 // ANCHOR_END: pid_file
 

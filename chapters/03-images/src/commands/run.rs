@@ -38,7 +38,7 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     let dir = runs.join(&id);
     let _claim = claim(&runs, &dir)?;
     let result = driver
-        .create(engine, image.id.as_ref(), &dir)
+        .create(engine, image.id.as_ref(), &dir, true)
         .and_then(|()| driver.mount(engine, &dir))
         .and_then(|()| {
             run_container(

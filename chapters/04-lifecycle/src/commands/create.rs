@@ -140,7 +140,7 @@ pub fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerReco
         let rootfs = match (&source.external_rootfs, &image) {
             (Some(external), _) => external.clone(),
             (None, Some((_, image))) => {
-                root_filesystem_driver(engine).create(engine, image.id.as_ref(), &dir)?;
+                root_filesystem_driver(engine).create(engine, image.id.as_ref(), &dir, args.rm)?;
                 dir.join("rootfs")
             }
             (None, None) => unreachable!("an image or a root filesystem"),

@@ -7,7 +7,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use berth_engine::state::atomic_write;
+use berth_engine::state::{Durability, replace};
 use berth_engine::{Engine, Result, RootFilesystem};
 use berth_images::store::Store;
 use nix::unistd::{Gid, Uid, chown};
@@ -34,7 +34,7 @@ impl RootFilesystem for UnionStorage {
     }
 
     // ANCHOR: storage_create
-    fn create(&self, engine: &Engine, image_id: &str, dir: &Path) -> Result<()> {
+    fn create(&self, engine: &Engine, image_id: &str, dir: &Path, ephemeral: bool) -> Result<()> {
         let driver = select::selected(engine.program(), &engine.paths.root)?;
         let store = Store::open(&engine.paths)?;
         let image = store.resolve(image_id)?;
@@ -44,15 +44,19 @@ impl RootFilesystem for UnionStorage {
             DriverKind::Vfs => create_vfs(engine, &store, &chain, dir),
         }
         .and_then(|()| {
-            // Last: until the record exists, nothing else uses these files.
+            // Last: until the record exists, nothing else uses these files. Its
+            // directory entry is made durable with the container's record, written
+            // after it in the same directory.
             let record = StorageRecord {
                 driver,
                 image: image.id.to_string(),
                 chain: chain.chain.clone(),
+                volatile: ephemeral && driver == DriverKind::Overlay,
             };
             let bytes = serde_json::to_vec_pretty(&record).expect("a record serialises");
             let path = dir.join(STORAGE_RECORD);
-            atomic_write(&path, &bytes).map_err(|e| StorageError::io("writing", &path)(e).into())
+            replace(&path, &bytes, Durability::Synced)
+                .map_err(|e| StorageError::io("writing", &path)(e).into())
         });
         if made.is_err() {
             let _ = self.remove(engine, dir);
@@ -80,6 +84,12 @@ impl RootFilesystem for UnionStorage {
             &relative("upper").display().to_string(),
             &relative("work").display().to_string(),
         )?;
+        // A `--rm` container's writes go with it: `volatile` skips the sync of
+        // the whole upper file system at unmount (podman does the same). Kernels
+        // before 5.10 refuse the option; they get the plain mount.
+        if record.volatile && mount_from(base, &format!("{options},volatile"), &rootfs).is_ok() {
+            return Ok(());
+        }
         mount_from(base, &options, &rootfs)?;
         Ok(())
     }

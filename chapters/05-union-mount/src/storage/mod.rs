@@ -52,6 +52,10 @@ pub struct StorageRecord {
     pub image: String,
     /// The chain ids (hex, no `sha256:`) of the image's layers, bottom first.
     pub chain: Vec<String>,
+    /// Mounted with overlay's `volatile` (no syncs): the container is removed
+    /// when it ends, so its writes need not survive a crash.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub volatile: bool,
 }
 
 impl StorageRecord {
