@@ -14,23 +14,22 @@
 //! frames.
 
 use std::fs::{File, OpenOptions};
-use std::io::{IoSliceMut, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::protocol::{self, EXIT, Reply, STDERR, STDOUT};
+use super::runtime::receive_console;
 
 /// Frame stream number, client to supervisor: typed input (empty: it ended).
 pub const STDIN: u8 = 0;
@@ -416,7 +415,7 @@ fn spawn(request: &ExecRequest, scratch: &Path) -> Result<Session, (i32, String)
     let pid = pid.ok_or((126, "the runtime wrote no pid file".to_string()))?;
     let mut console = None;
     if let Some(listener) = listener {
-        let master = File::from(receive_console(&listener)?);
+        let master = File::from(receive_console(&listener).map_err(|e| (126, e))?);
         let dup = master.try_clone().map_err(setup("the terminal"))?;
         input = Some(master.try_clone().map_err(setup("the terminal"))?);
         outputs.push((dup, STDOUT));
@@ -454,35 +453,6 @@ fn last_line_of_pipe(pipe: &mut File) -> String {
         .last()
         .unwrap_or("runtime exec failed")
         .to_string()
-}
-
-/// Takes the pty master the runtime sent over the console socket.
-fn receive_console(listener: &UnixListener) -> Result<OwnedFd, (i32, String)> {
-    let failed = |e: String| (126, format!("receiving the terminal: {e}"));
-    // The runtime has left: its connection waits in the backlog, or never came.
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| failed(e.to_string()))?;
-    let (stream, _) = listener.accept().map_err(|e| failed(e.to_string()))?;
-    let mut name = [0u8; 64];
-    let mut iov = [IoSliceMut::new(&mut name)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let message = recvmsg::<()>(
-        stream.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(|e: Errno| failed(e.to_string()))?;
-    for cmsg in message.cmsgs().map_err(|e| failed(e.to_string()))? {
-        if let ControlMessageOwned::ScmRights(fds) = cmsg
-            && let Some(&fd) = fds.first()
-        {
-            // SAFETY: the kernel just gave us this descriptor; nobody else owns it.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-        }
-    }
-    Err(failed("the runtime sent none".into()))
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ pub fn create(engine: &Engine, setup: &Setup) -> Result<Created, StartFailure> {
     let _ = std::fs::remove_file(&pid_file);
     let pid = pid?;
     let console = match console_listener {
-        Some(listener) => Some(receive_console(&listener)?),
+        Some(listener) => Some(receive_console(&listener).map_err(StartFailure::setup)?),
         None => None,
     };
     let tty = console.is_some();
@@ -178,14 +178,16 @@ fn failure(engine: &Engine, code: Option<i32>, stderr: OwnedFd) -> StartFailure 
     }
 }
 
-/// Takes the pty master `runtime create` sent over the console socket.
-fn receive_console(listener: &UnixListener) -> Result<OwnedFd, StartFailure> {
+/// Takes the pty master the runtime sent over the console socket (`runtime
+/// create` or `runtime exec`, which has exited by now: its connection waits in
+/// the backlog, or never came). The error says what failed.
+pub(super) fn receive_console(listener: &UnixListener) -> Result<OwnedFd, String> {
     listener
         .set_nonblocking(true)
-        .map_err(|e| StartFailure::setup(format!("console socket: {e}")))?;
+        .map_err(|e| format!("console socket: {e}"))?;
     let (stream, _) = listener
         .accept()
-        .map_err(|e| StartFailure::setup(format!("the runtime sent no terminal: {e}")))?;
+        .map_err(|e| format!("the runtime sent no terminal: {e}"))?;
     let mut name = [0u8; 64];
     let mut iov = [IoSliceMut::new(&mut name)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
@@ -195,10 +197,10 @@ fn receive_console(listener: &UnixListener) -> Result<OwnedFd, StartFailure> {
         Some(&mut space),
         MsgFlags::MSG_CMSG_CLOEXEC,
     )
-    .map_err(|e| StartFailure::setup(format!("receiving the terminal: {e}")))?;
+    .map_err(|e| format!("receiving the terminal: {e}"))?;
     for cmsg in message
         .cmsgs()
-        .map_err(|e| StartFailure::setup(format!("receiving the terminal: {e}")))?
+        .map_err(|e| format!("receiving the terminal: {e}"))?
     {
         if let ControlMessageOwned::ScmRights(fds) = cmsg
             && let Some(&fd) = fds.first()
@@ -207,7 +209,7 @@ fn receive_console(listener: &UnixListener) -> Result<OwnedFd, StartFailure> {
             return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
         }
     }
-    Err(StartFailure::setup("the runtime sent no terminal"))
+    Err("the runtime sent no terminal".into())
 }
 
 // ANCHOR: runtime_in_process
