@@ -13,7 +13,7 @@
 //!
 //! - a file or directory the container made or changed is there as itself;
 //!   changing a file of a lower layer first *copies it up*, with every
-//!   directory above it, so a changed file brings its parents along;
+//!   directory above it, keeping their type, mode, owner, size and times;
 //! - a deleted entry of a lower layer is a *whiteout*: a character device with
 //!   device number 0:0, under the deleted name. Any other device is a real one
 //!   the container made;
@@ -21,29 +21,44 @@
 //!   `trusted.overlay.opaque` is `y`): overlay shows nothing of the lower
 //!   layers below it, so what they had there is gone.
 //!
-//! So the diff is a walk of the upper directory, compared with the tree of the
-//! layers below it (the image and the init layer):
+//! Being in the upper directory is not yet a change. docker 20.10 compares the
+//! container's tree with the image's, file by file, and the upper directory only
+//! says where to look. So `touch /usr/local/bin/n; rm /usr/local/bin/n` leaves
+//! three copied-up directories and no line at all, and a file opened for writing
+//! with nothing written is no change either. The diff walks the upper directory
+//! and compares each entry with the same path in the tree of the layers below it
+//! (the image and the init layer):
 //!
-//! 1. a whiteout is `D` of its path;
-//! 2. any other entry is `C` when the tree below has its path, else `A`;
+//! 1. a whiteout is `D` of its path, when the tree below has that path (a
+//!    whiteout over nothing deletes nothing);
+//! 2. any other entry is `A` when the tree below lacks its path. When it has
+//!    it, the entry is `C` only if the two differ in type (a device's number
+//!    included), permission bits or owner, or, for all but a directory, in size
+//!    or modification time (a directory's size and time change whenever a name
+//!    in it does, which says nothing about the directory itself);
 //! 3. below an opaque directory, the lower tree is hidden: for the opaque
 //!    directory and for every directory of the upper under it, each of its
 //!    children in the lower tree that the upper does not have is `D`. (Only the
-//!    child: `D /a/sub` says all of `/a/sub` went.)
+//!    child: `D /a/sub` says all of `/a/sub` went.);
+//! 4. a directory of the upper with no line of its own is `C` when a line of
+//!    rules 1 to 3 names a path inside it: `chmod 700 /a/sub` gives `C /a` and
+//!    `C /a/sub`.
 //!
-//! These are the answers docker 20.10 gives on its overlay2 driver. docker prints
-//! them in the order of its walk; berth sorts them by path, so two diffs of the
-//! same changes compare equal.
+//! These are the answers docker 20.10 gives, on its overlay2 driver and on vfs
+//! alike. (berth compares two more things, a symbolic link's target and a file's
+//! capabilities, left out here.) docker prints the lines in the order of its
+//! walk; berth sorts them by path, so two diffs of the same changes compare equal.
 //!
-//! Here a tree is a set of paths as a walk gives them: relative, `/`-separated,
-//! no `/` in front (`etc`, `etc/motd`); the upper listing holds every directory
-//! on the way to each entry. The lines print the path with a `/` in front.
+//! Here a tree is a map from paths, as a walk gives them (relative,
+//! `/`-separated, no `/` in front: `etc`, `etc/motd`), to what `lstat` says of
+//! them; the upper listing holds every directory on the way to each entry. The
+//! lines print the path with a `/` in front.
 //!
-//! Edit the three functions marked `TODO`. Run `cargo xtask exercise 14`.
+//! Edit the four functions marked `TODO`. Run `cargo xtask exercise 14`.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-/// What kind of file an entry of the upper directory is.
+/// What kind of file an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// A regular file.
@@ -61,13 +76,30 @@ pub enum Kind {
     },
 }
 
+/// What `lstat` says of a file, as much of it as `diff` compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// The kind of file, with a device's number.
+    pub kind: Kind,
+    /// The permission bits, `0o755`.
+    pub mode: u32,
+    /// The owner's user id.
+    pub uid: u32,
+    /// The owner's group id.
+    pub gid: u32,
+    /// The size in bytes.
+    pub size: u64,
+    /// The modification time, in nanoseconds since 1970.
+    pub mtime: i64,
+}
+
 /// One entry of the upper directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpperEntry {
     /// The entry's path, relative to the upper directory.
     pub path: String,
-    /// The kind of file it is.
-    pub kind: Kind,
+    /// What `lstat` says of it in the upper directory.
+    pub stat: Stat,
     /// Whether it is a directory carrying `trusted.overlay.opaque=y`.
     pub opaque: bool,
 }
@@ -100,20 +132,31 @@ pub fn is_whiteout(kind: Kind) -> bool {
     todo!()
 }
 
-/// The change one upper entry stands for, given the tree of the layers below.
-pub fn change_of(entry: &UpperEntry, lower: &BTreeSet<String>) -> Change {
-    // TODO: rules 1 and 2 of the story.
+/// Whether the entry `new` differs from the file `old` below it (rule 2).
+pub fn differs(new: &Stat, old: &Stat) -> bool {
+    // TODO: kind, mode, uid and gid always count; size and mtime count only
+    // when `new` is not a directory.
+    todo!()
+}
+
+/// The line one upper entry gives on its own (rules 1 and 2), given the tree
+/// of the layers below; `None` when it gives none.
+pub fn change_of(entry: &UpperEntry, lower: &BTreeMap<String, Stat>) -> Option<Change> {
+    // TODO: rules 1 and 2 of the story. `lower.get(&entry.path)` is the file
+    // below, if there is one.
     todo!()
 }
 
 /// `diff`'s lines, sorted by path: `"C /etc"`, `"A /etc/motd"`.
-pub fn diff(upper: &[UpperEntry], lower: &BTreeSet<String>) -> Vec<String> {
+pub fn diff(upper: &[UpperEntry], lower: &BTreeMap<String, Stat>) -> Vec<String> {
     // TODO: collect (path, change) pairs in a BTreeMap, which sorts them by
-    // path: every entry's `change_of`, then the deletions of rule 3. A directory
-    // hides the lower tree when it is opaque, or when one of its parents in the
-    // upper is; a parent of `a/b/c` is `a/b`, then `a`. The lower children of a
-    // directory `d` are the paths `d/NAME` with no further `/`. Format each pair
-    // as its letter, a space, and the path with a `/` in front.
+    // path: every entry's `change_of`, then the deletions of rule 3, then the
+    // directories of rule 4.
+    // - A directory hides the lower tree when it is opaque, or when one of its
+    //   parents in the upper is; a parent of `a/b/c` is `a/b`, then `a`.
+    // - A path is inside the directory `d` when it starts with `d/`; the lower
+    //   children of `d` are the paths inside it with no further `/`.
+    // Format each pair as its letter, a space, and the path with a `/` in front.
     todo!()
 }
 
