@@ -84,7 +84,13 @@ impl TestEnv {
 
     /// `bin` with this world's environment, stdin closed, output piped.
     pub fn command(&self, bin: Binary) -> Command {
-        let mut command = Command::new(bin.path());
+        self.command_at(&bin.path())
+    }
+
+    /// The binary at `exe` (a chapter's own, `CARGO_BIN_EXE_chNN`) with this
+    /// world's environment, stdin closed, output piped.
+    pub fn command_at(&self, exe: &Path) -> Command {
+        let mut command = Command::new(exe);
         command
             .env("BERTH_ROOT", self.state.path())
             .env("BERTH_RUN", self.run.path())
@@ -93,6 +99,28 @@ impl TestEnv {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command
+    }
+
+    /// Imports this world's root filesystem as image `name` with the binary at
+    /// `exe` (`tar` of the directory, then `import`).
+    pub fn import_rootfs(&self, exe: &Path, name: &str) {
+        let tar = self.state.path().join("rootfs-import.tar");
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(self.rootfs())
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .expect("running tar");
+        assert!(status.success(), "tar of the root filesystem failed");
+        finish(spawn(self.command_at(exe).args([
+            "import",
+            tar.to_str().expect("a UTF-8 path"),
+            name,
+        ])))
+        .assert_success();
+        std::fs::remove_file(tar).expect("removing the import tar");
     }
 
     /// `bin args…`, waited for (at most [`RUN_TIMEOUT`]).

@@ -2,8 +2,8 @@
 //! image, the `ch04` binary run against it, and the check that nothing is left.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use berth_tests::env::{finish, spawn};
 use berth_tests::{Output, TestEnv, assert_nothing_left};
@@ -18,34 +18,13 @@ pub struct World {
 impl World {
     pub fn new(test: &str) -> Option<World> {
         let env = TestEnv::new(test)?;
-        let tar = env.state.path().join("busybox.tar");
-        let status = Command::new("tar")
-            .arg("-C")
-            .arg(env.rootfs())
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .expect("running tar");
-        assert!(status.success());
-        let world = World { env };
-        world
-            .ch04(&["import", tar.to_str().unwrap(), "busybox"])
-            .assert_success();
-        std::fs::remove_file(tar).unwrap();
-        Some(world)
+        env.import_rootfs(Path::new(env!("CARGO_BIN_EXE_ch04")), "busybox");
+        Some(World { env })
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ch04"));
-        command
-            .env("BERTH_ROOT", self.env.state.path())
-            .env("BERTH_RUN", self.env.run.path())
-            .env("BERTH_CGROUP_PARENT", &self.env.cgroup_parent)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut command = self.env.command_at(Path::new(env!("CARGO_BIN_EXE_ch04")));
+        command.args(args);
         command
     }
 

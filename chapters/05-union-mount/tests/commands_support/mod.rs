@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use berth_tests::env::{finish, spawn};
 use berth_tests::{Output, TestEnv, assert_nothing_left};
@@ -124,34 +124,13 @@ impl World {
     pub fn with_driver(test: &str, driver: Option<&'static str>) -> Option<World> {
         let env = TestEnv::new(test)?;
         add_image_files(env.rootfs());
-        let tar = env.state.path().join("base.tar");
-        let status = Command::new("tar")
-            .arg("-C")
-            .arg(env.rootfs())
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .expect("running tar");
-        assert!(status.success());
-        let world = World { env, driver };
-        world
-            .ch05(&["import", tar.to_str().unwrap(), "base"])
-            .assert_success();
-        fs::remove_file(tar).unwrap();
-        Some(world)
+        env.import_rootfs(Path::new(env!("CARGO_BIN_EXE_ch05")), "base");
+        Some(World { env, driver })
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ch05"));
-        command
-            .env("BERTH_ROOT", self.env.state.path())
-            .env("BERTH_RUN", self.env.run.path())
-            .env("BERTH_CGROUP_PARENT", &self.env.cgroup_parent)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut command = self.env.command_at(Path::new(env!("CARGO_BIN_EXE_ch05")));
+        command.args(args);
         if let Some(driver) = self.driver {
             command.env("BERTH_STORAGE_DRIVER", driver);
         }

@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use berth_tests::env::{finish, spawn};
 use berth_tests::kernel::{MountInfo, parse_mountinfo};
@@ -35,10 +35,9 @@ impl World {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         };
-        let tar = world.scratch().join("busybox.tar");
-        tar_of(world.env.rootfs(), &tar);
-        world.ok(&["import", tar.to_str().unwrap(), "busybox"]);
-        fs::remove_file(tar).unwrap();
+        world
+            .env
+            .import_rootfs(Path::new(env!("CARGO_BIN_EXE_ch05")), "busybox");
         Some(world)
     }
 
@@ -51,16 +50,10 @@ impl World {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ch05"));
+        let mut command = self.env.command_at(Path::new(env!("CARGO_BIN_EXE_ch05")));
         command
-            .env("BERTH_ROOT", self.env.state.path())
-            .env("BERTH_RUN", self.env.run.path())
-            .env("BERTH_CGROUP_PARENT", &self.env.cgroup_parent)
             .envs(self.vars.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .args(args);
         command
     }
 
