@@ -218,6 +218,38 @@ pub enum Command {
     Supervise(SuperviseArgs),
 }
 
+/// The engine's own hidden commands, parsed without the rest of the CLI: they
+/// run at every container start, where building the whole docker surface
+/// would cost milliseconds for nothing.
+#[derive(Debug, Parser)]
+#[command(name = "berth")]
+pub struct Internal {
+    #[command(subcommand)]
+    command: InternalCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum InternalCommand {
+    #[command(subcommand)]
+    Runtime(RuntimeCommand),
+    Supervise(SuperviseArgs),
+}
+
+impl Internal {
+    /// Parses `args` when they name a hidden command; `None` otherwise, and
+    /// when they do not parse (the full CLI then explains the mistake).
+    pub fn parse_hidden(args: &[std::ffi::OsString]) -> Option<Command> {
+        let first = args.get(1)?.to_str()?;
+        if first != "runtime" && first != "supervise" {
+            return None;
+        }
+        Some(match Internal::try_parse_from(args).ok()?.command {
+            InternalCommand::Runtime(command) => Command::Runtime(command),
+            InternalCommand::Supervise(args) => Command::Supervise(args),
+        })
+    }
+}
+
 /// Flags of `run` and `create`, grouped by the chapter that teaches them.
 #[derive(Debug, Clone, Default, Args)]
 #[command(disable_help_flag = true)]

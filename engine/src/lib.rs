@@ -51,9 +51,19 @@ pub fn run(
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> i32 {
     let engine = Engine::new(program, chapters, state::Paths::from_env());
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    if let Some(command) = cli::Internal::parse_hidden(&args) {
+        return match engine.dispatch(&command) {
+            Ok(code) => code,
+            Err(e) => {
+                report(program, &e);
+                e.exit_code()
+            }
+        };
+    }
     let teaches = |n: u8| engine.teaches(n);
-    let cmd = gate::declare(program, &teaches);
-    let matches = match cmd.clone().try_get_matches_from(args) {
+    let mut cmd = gate::declare(program, &teaches);
+    let matches = match cmd.try_get_matches_from_mut(args) {
         Ok(matches) => matches,
         Err(e) => {
             let _ = e.print();
