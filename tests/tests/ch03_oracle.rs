@@ -107,9 +107,12 @@ fn berth_tree_while_running(env: &TestEnv, image: &str) -> (BTreeSet<Node>, BTre
         .expect("reading the container's stdout");
     assert_eq!(line, "ready\n", "the container did not start");
     let rootfs_dir = env.state.path().join("rootfs");
+    // One directory per run (beside the runs' lock file), the root inside it.
     let roots: Vec<_> = fs::read_dir(&rootfs_dir)
         .expect("berth's rootfs directory")
         .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .map(|run| run.join("rootfs"))
         .collect();
     assert_eq!(roots.len(), 1, "one unpacked root: {roots:?}");
     let facts = (
