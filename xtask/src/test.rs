@@ -183,7 +183,8 @@ fn test() -> anyhow::Result<()> {
     let mut cmd = std::process::Command::new("timeout");
     cmd.args(["--kill-after=30s", TEST_TIME_LIMIT])
         .arg(cargo.get_program())
-        .args(["test", "--workspace"])
+        // Every failing test binary is reported, not only the first.
+        .args(["test", "--workspace", "--no-fail-fast"])
         .current_dir(util::repo_root())
         .env("BERTH_REQUIRE_ROOT", "1")
         // Without an oracle the comparison tests fail and say why, rather than skip.
