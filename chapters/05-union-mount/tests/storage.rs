@@ -29,10 +29,13 @@ fn a_container_root_is_an_overlay_with_redirects_metacopy_and_index_off() {
         .iter()
         .find_map(|o| o.strip_prefix("lowerdir="))
         .expect("a lowerdir");
-    // The init layer on top, then the image's one layer by its short name.
+    // The image's shared init layer on top, then its one layer by its short name.
     let lowers: Vec<&str> = lowerdir.split(':').collect();
     assert_eq!(lowers.len(), 2, "{options}");
-    assert!(lowers[0].ends_with(&format!("{id}/init")), "{options}");
+    let layer = world.chain_dirs(&world.layers()).remove(0);
+    let chain = layer.file_name().unwrap().to_str().unwrap();
+    assert!(lowers[0].ends_with(&format!("{chain}/init")), "{options}");
+    assert!(!world.container_dir(&id).join("init").exists());
     assert!(
         lowers[1].starts_with("l/") && lowers[1].len() == 28,
         "{options}"
@@ -83,6 +86,12 @@ fn two_containers_of_one_image_share_its_layer_and_write_to_their_own() {
     assert_eq!(inode(&world.container_dir(&a).join("rootfs")), shared);
     assert_eq!(inode(&world.container_dir(&b).join("rootfs")), shared);
 
+    // One init layer for both, written once, made before either container.
+    let init = layer.join("init");
+    assert!(init.join(".dockerenv").is_file());
+    assert!(!world.container_dir(&a).join("init").exists());
+    assert!(!world.container_dir(&b).join("init").exists());
+
     world.ok(&["exec", &a, "sh", "-c", "echo mine > /tmp/written"]);
     let upper = world.container_dir(&a).join("upper/tmp/written");
     assert_eq!(fs::read_to_string(upper).unwrap(), "mine\n");
@@ -103,6 +112,10 @@ fn rm_unmounts_and_the_layers_stay_until_rmi() {
     assert!(!world.container_dir(&id).exists());
     let layers = world.chain_dirs(&world.layers());
     assert_eq!(layers.len(), 1, "the image keeps its layer");
+    assert!(
+        layers[0].join("init").is_dir(),
+        "the image keeps its init layer"
+    );
 
     // A container keeps the layer of an image that is gone.
     world.ok(&["create", "--name", "keeper", "busybox", "true"]);

@@ -16,10 +16,17 @@ use super::copy::copy_tree;
 use super::error::StorageError;
 use super::layers::{ImageChain, LayerFormat, LayerSet, SHORT_LINKS, remove_tree};
 use super::overlay::{self, is_overlay_mount, mount_from, relative_to_layers};
-use super::{DriverKind, STORAGE_RECORD, StorageRecord, collect, init_layer, select};
+use super::{
+    DriverKind, INIT_DIR, STORAGE_RECORD, StorageRecord, collect, init_dir, init_layer, select,
+};
 
-/// The directories a container's storage is made of, under its own directory.
-const CONTAINER_DIRS: [&str; 4] = ["upper", "work", "init", "rootfs"];
+/// The directories a container's storage is made of, under its own directory
+/// (and `init`, for an image without layers or a container made before init
+/// layers were shared).
+const CONTAINER_DIRS: [&str; 3] = ["upper", "work", "rootfs"];
+
+/// The prefix of a shared init layer being written, in its layer's directory.
+const INIT_TEMP: &str = ".tmp-init";
 
 /// Overlay over shared layers, or a vfs copy: chapter 05's storage.
 pub struct UnionStorage;
@@ -41,9 +48,9 @@ impl RootFilesystem for UnionStorage {
         let chain = ImageChain::of(&store, &image)?;
         let made = match driver {
             DriverKind::Overlay => create_overlay(engine, &store, &chain, dir),
-            DriverKind::Vfs => create_vfs(engine, &store, &chain, dir),
+            DriverKind::Vfs => create_vfs(engine, &store, &chain, dir).map(|()| false),
         }
-        .and_then(|()| {
+        .and_then(|shared_init| {
             // Last: until the record exists, nothing else uses these files. Its
             // directory entry is made durable with the container's record, written
             // after it in the same directory.
@@ -52,6 +59,7 @@ impl RootFilesystem for UnionStorage {
                 image: image.id.to_string(),
                 chain: chain.chain.clone(),
                 volatile: ephemeral && driver == DriverKind::Overlay,
+                shared_init,
             };
             let bytes = serde_json::to_vec_pretty(&record).expect("a record serialises");
             let path = dir.join(STORAGE_RECORD);
@@ -75,7 +83,8 @@ impl RootFilesystem for UnionStorage {
         let layers = LayerSet::open(engine, LayerFormat::Overlay)?;
         let base = layers.base();
         let relative = |name: &str| relative_to_layers(base, &dir.join(name));
-        let mut lowers = vec![relative("init").display().to_string()];
+        let init = init_dir(base, dir, &record);
+        let mut lowers = vec![relative_to_layers(base, &init).display().to_string()];
         for chain in record.chain.iter().rev() {
             lowers.push(format!("{SHORT_LINKS}/{}", layers.short_name(chain)?));
         }
@@ -101,7 +110,7 @@ impl RootFilesystem for UnionStorage {
 
     fn remove(&self, _engine: &Engine, dir: &Path) -> Result<()> {
         overlay::unmount(&dir.join("rootfs"))?;
-        for name in CONTAINER_DIRS {
+        for name in CONTAINER_DIRS.iter().chain([&INIT_DIR]) {
             remove_tree(&dir.join(name))?;
         }
         // The record goes last: while it exists, its layers are kept.
@@ -120,9 +129,10 @@ impl RootFilesystem for UnionStorage {
 }
 
 // ANCHOR: create_overlay
-/// The overlay's directories: the image's layers unpacked (shared), and the
-/// container's own upper, work and init directories and its mount point.
-fn create_overlay(engine: &Engine, store: &Store, chain: &ImageChain, dir: &Path) -> Result<()> {
+/// The overlay's directories: the image's layers unpacked and its init layer
+/// (both shared), and the container's own upper and work directories and its
+/// mount point. Says whether the init layer is the shared one.
+fn create_overlay(engine: &Engine, store: &Store, chain: &ImageChain, dir: &Path) -> Result<bool> {
     let layers = LayerSet::open(engine, LayerFormat::Overlay)?;
     // The layers stay locked until the record names them (see create).
     let _held = layers.ensure(store, chain)?;
@@ -130,20 +140,52 @@ fn create_overlay(engine: &Engine, store: &Store, chain: &ImageChain, dir: &Path
         let path = dir.join(name);
         fs::create_dir(&path).map_err(StorageError::io("creating", &path))?;
     }
+    let Some(top) = chain.chain.last() else {
+        // No layer to keep a shared init layer in: the container has its own.
+        let init = dir.join(INIT_DIR);
+        fs::create_dir(&init).map_err(StorageError::io("creating", &init))?;
+        init_layer::write(&init, &[])?;
+        return Ok(false);
+    };
     let lowers: Vec<PathBuf> = chain.chain.iter().rev().map(|c| layers.diff(c)).collect();
     let lowers: Vec<&Path> = lowers.iter().map(PathBuf::as_path).collect();
     // The merged root takes its owner and mode from the topmost layer that
     // has it, here the upper directory: give it the image's.
-    if let Some(top) = lowers.first() {
-        let meta = fs::symlink_metadata(top).map_err(StorageError::io("reading", *top))?;
-        for name in ["upper", "init"] {
-            like(&dir.join(name), &meta)?;
-        }
-    }
-    init_layer::write(&dir.join("init"), &lowers)?;
-    Ok(())
+    let meta = fs::symlink_metadata(lowers[0]).map_err(StorageError::io("reading", lowers[0]))?;
+    like(&dir.join("upper"), &meta)?;
+    ensure_shared_init(&layers, top, &lowers, &meta)?;
+    Ok(true)
 }
 // ANCHOR_END: create_overlay
+
+// ANCHOR: shared_init
+/// Makes the init layer of the images whose top layer is `top`, once: its
+/// content depends only on the layers below it, so every container of those
+/// images shares it (read-only, as a lower directory). Written aside, then
+/// renamed into place like a layer; the caller holds `top`'s lock, so a
+/// leftover temp dir is a dead create's.
+fn ensure_shared_init(
+    layers: &LayerSet,
+    top: &str,
+    lowers: &[&Path],
+    root: &fs::Metadata,
+) -> Result<()> {
+    let init = layers.base().join(top).join(INIT_DIR);
+    if init.is_dir() {
+        return Ok(());
+    }
+    let temp = layers.base().join(top).join(INIT_TEMP);
+    remove_tree(&temp)?;
+    fs::create_dir(&temp).map_err(StorageError::io("creating", &temp))?;
+    let made = like(&temp, root)
+        .and_then(|()| init_layer::write(&temp, lowers))
+        .and_then(|()| fs::rename(&temp, &init).map_err(StorageError::io("renaming into", &init)));
+    if made.is_err() {
+        let _ = remove_tree(&temp);
+    }
+    Ok(made?)
+}
+// ANCHOR_END: shared_init
 
 /// A container's copy of the image's flattened tree, with the init entries
 /// it lacks added.

@@ -3,11 +3,12 @@
 //! ```text
 //! BERTH_ROOT/layers/<chain-id hex>/diff   one layer, unpacked once, whiteouts as overlayfs reads them
 //! BERTH_ROOT/layers/<chain-id hex>/link   its short name
+//! BERTH_ROOT/layers/<chain-id hex>/init   the init layer of images whose top layer this is
 //! BERTH_ROOT/layers/l/<short>             -> ../<chain-id hex>/diff
 //! BERTH_ROOT/layers/locks/<chain>.lock    held while the layer is unpacked or collected
 //! BERTH_ROOT/layers/vfs/<chain-id hex>/diff  vfs: the whole tree up to that layer
 //! BERTH_ROOT/containers/<id>/storage.json which driver made the root, from which layers
-//! BERTH_ROOT/containers/<id>/init         the init layer (overlay)
+//! BERTH_ROOT/containers/<id>/init         the init layer of older containers (overlay)
 //! BERTH_ROOT/containers/<id>/upper, work  the container's own layer (overlay)
 //! BERTH_ROOT/containers/<id>/rootfs       the overlay's mount point, or the vfs copy
 //! ```
@@ -56,6 +57,10 @@ pub struct StorageRecord {
     /// when it ends, so its writes need not survive a crash.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub volatile: bool,
+    /// The init layer is the image's, shared (`layers/<top chain>/init`);
+    /// containers made before it was shared have their own (`<dir>/init`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_init: bool,
 }
 
 impl StorageRecord {
@@ -105,7 +110,7 @@ pub fn container_layers(engine: &Engine, dir: &Path) -> Result<ContainerLayers> 
     Ok(match record.driver {
         DriverKind::Overlay => ContainerLayers::Overlay {
             upper: dir.join("upper"),
-            init: dir.join("init"),
+            init: init_dir(&layers, dir, &record),
             lowers: record
                 .chain
                 .iter()
@@ -123,3 +128,36 @@ pub fn container_layers(engine: &Engine, dir: &Path) -> Result<ContainerLayers> 
     })
 }
 // ANCHOR_END: container_layers
+
+/// The directory name of an init layer, in a layer's or a container's directory.
+pub const INIT_DIR: &str = "init";
+
+/// Where the init layer of an overlay container is: its image's shared one
+/// under `layers`, or, for a container made before they were shared, its own.
+pub fn init_dir(layers: &Path, dir: &Path, record: &StorageRecord) -> PathBuf {
+    match record.chain.last() {
+        Some(top) if record.shared_init => layers.join(top).join(INIT_DIR),
+        _ => dir.join(INIT_DIR),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_record_keeps_its_own_init_layer_and_a_new_one_shares_the_image_s() {
+        let top = "b".repeat(64);
+        let old = format!(r#"{{"driver":"overlay2","image":"x","chain":["{top}"]}}"#);
+        let old: StorageRecord = serde_json::from_str(&old).unwrap();
+        let (layers, dir) = (Path::new("/s/layers"), Path::new("/s/containers/c"));
+        assert_eq!(init_dir(layers, dir, &old), dir.join("init"));
+        let new = StorageRecord {
+            shared_init: true,
+            ..old
+        };
+        assert_eq!(init_dir(layers, dir, &new), layers.join(&top).join("init"));
+        let written = serde_json::to_string(&new).unwrap();
+        assert!(written.contains(r#""shared_init":true"#), "{written}");
+    }
+}
