@@ -131,6 +131,8 @@ pub fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerReco
             .unwrap_or_else(|| "SIGTERM".into());
     }
     let world = World::open(engine)?;
+    // What removals killed half-way left behind goes before more is made.
+    super::rm::sweep_trash(engine);
     let id = new_id();
     let name = world.names.reserve(args.name.as_deref(), &id)?;
     let dir = world.containers.dir(&id);

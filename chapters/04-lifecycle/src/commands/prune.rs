@@ -40,6 +40,7 @@ pub fn prune_with(engine: &Engine, args: &PruneArgs, console: &mut Console) -> R
         return Ok(0);
     }
     let world = World::open(engine)?;
+    super::rm::sweep_trash(engine);
     let mut deleted = Vec::new();
     let mut reclaimed = 0;
     for record in world.containers.list()? {

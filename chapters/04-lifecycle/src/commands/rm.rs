@@ -1,10 +1,13 @@
 //! `rm [-f] CONTAINER…`: remove containers (killing running ones with `-f`).
 
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use berth_engine::cli::RmArgs;
 use berth_engine::{Engine, Error, Result};
 
+use super::create::root_filesystem_driver;
 use super::stop::signal_and_wait;
 use super::{World, for_each};
 use crate::events;
@@ -13,8 +16,13 @@ use crate::record::{ContainerRecord, Containers};
 use crate::state::{Action, Answer, decide};
 use crate::supervisor::runtime::delete_leftovers;
 
+/// The directory, under the state root, of removed containers' directories
+/// waiting to be deleted.
+pub const TRASH: &str = "trash";
+
 /// `rm`: prints each name given; exit 1 after the rest if one failed.
 pub fn rm(engine: &Engine, args: &RmArgs) -> Result<i32> {
+    sweep_trash(engine);
     for_each(engine, &args.containers, |world, given| {
         let record = world.find(given)?;
         remove_container(world, &record, args.force)
@@ -53,17 +61,89 @@ pub fn remove_container(world: &World, record: &ContainerRecord, force: bool) ->
 /// Removes everything of a container that is not running: what the runtime
 /// still holds, the directory (bundle, root filesystem, record, log), the name.
 pub fn remove_record(engine: &Engine, record: &ContainerRecord) {
+    if let Some(trashed) = retire(engine, record) {
+        trashed.delete(engine);
+    }
+}
+
+/// The first, cheap half of a removal: the runtime's leftovers and the root's
+/// mount go, the directory moves to `BERTH_ROOT/trash/<id>`, the name is
+/// released and `destroy` is written. From then on no command sees the
+/// container; what is left is deleting files, which [`Trashed::delete`] does,
+/// after `run --rm`'s client has been told the exit code.
+pub fn retire(engine: &Engine, record: &ContainerRecord) -> Option<Trashed> {
     delete_leftovers(&record.id);
+    let mut trashed = None;
     if let Ok(containers) = Containers::open(engine) {
+        let dir = containers.dir(&record.id);
         if record.external_rootfs.is_none() {
-            let driver = super::create::root_filesystem_driver(engine);
-            let _ = driver.remove(engine, &containers.dir(&record.id));
+            let _ = root_filesystem_driver(engine).unmount(engine, &dir);
         }
-        let _ = containers.remove(&record.id);
+        trashed = Trashed::move_from(engine, &dir, &record.id);
+        if trashed.is_none() {
+            // No trash to move it to: deleted in place, as a whole.
+            if record.external_rootfs.is_none() {
+                let _ = root_filesystem_driver(engine).remove(engine, &dir);
+            }
+            let _ = containers.remove(&record.id);
+        }
     }
     if let Ok(names) = Names::open(engine) {
         names.release(&record.name, &record.id);
     }
     events::emit(engine, record, "destroy", &[]);
+    trashed
 }
 // ANCHOR_END: remove_record
+
+// ANCHOR: trash
+/// A removed container's directory in `BERTH_ROOT/trash`, locked (flock on
+/// the directory itself) by the process that deletes it, so that a sweep
+/// leaves it alone while that process lives and takes it over if it died.
+pub struct Trashed {
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Trashed {
+    /// Locks `dir` and renames it to `trash/<id>`; `None` if either fails.
+    fn move_from(engine: &Engine, dir: &Path, id: &str) -> Option<Self> {
+        let trash = engine.paths.root_dir(TRASH).ok()?;
+        let lock = File::open(dir).ok()?;
+        lock.lock().ok()?;
+        let target = trash.join(id);
+        fs::rename(dir, &target).ok()?;
+        Some(Trashed {
+            dir: target,
+            _lock: lock,
+        })
+    }
+
+    /// Deletes the directory: the root-filesystem driver's part first (it
+    /// knows its own layout and mounts), then the rest.
+    pub fn delete(self, engine: &Engine) {
+        let _ = root_filesystem_driver(engine).remove(engine, &self.dir);
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Deletes what a removal left in `trash/` when its process was killed
+/// before it finished; directories still locked are being deleted now.
+pub fn sweep_trash(engine: &Engine) {
+    let Ok(entries) = fs::read_dir(engine.paths.root.join(TRASH)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(lock) = File::open(entry.path()) else {
+            continue;
+        };
+        if lock.try_lock().is_ok() {
+            let trashed = Trashed {
+                dir: entry.path(),
+                _lock: lock,
+            };
+            trashed.delete(engine);
+        }
+    }
+}
+// ANCHOR_END: trash

@@ -349,7 +349,15 @@ impl<'a> Supervisor<'a> {
             &[("exitCode", code.to_string())],
         );
         if !restart && record.auto_remove {
-            crate::commands::rm::remove_record(self.engine, &record);
+            // docker's rule: once `run --rm` returns, `ps -a` no longer lists
+            // the container. Retiring it is enough for that; deleting its
+            // files can wait until the client has its exit code.
+            let trashed = crate::commands::rm::retire(self.engine, &record);
+            self.notify_exit(code, true);
+            if let Some(trashed) = trashed {
+                trashed.delete(self.engine);
+            }
+            return false;
         }
         self.notify_exit(code, !restart);
         restart
