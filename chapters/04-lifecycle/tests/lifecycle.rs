@@ -221,3 +221,37 @@ fn invalid_moves_answer_as_docker_does() {
     );
     w.clean_up();
 }
+
+#[test]
+fn run_rm_frees_the_name_at_once_and_a_removal_cut_short_is_swept() {
+    let Some(w) = World::new("ch04 trash") else {
+        return;
+    };
+    // The files are deleted after the client is told, but the container is
+    // gone from `ps -a`, and its name free, by the time `run --rm` returns.
+    for _ in 0..2 {
+        let out = w.ch04(&["run", "--rm", "--name", "again", "busybox", "true"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(w.ch04(&["ps", "-aq"]).stdout, "");
+    }
+    let trash = w.containers().parent().unwrap().join("trash");
+    // A removal killed after it moved the directory: nobody holds its lock.
+    let dead = trash.join("d".repeat(64));
+    std::fs::create_dir_all(dead.join("upper/etc")).unwrap();
+    std::fs::write(dead.join("upper/etc/file"), "x").unwrap();
+    // A removal deleting its directory right now holds the lock: left alone.
+    let busy = trash.join("b".repeat(64));
+    std::fs::create_dir_all(&busy).unwrap();
+    let lock = std::fs::File::open(&busy).unwrap();
+    lock.lock().unwrap();
+    w.ch04(&["create", "busybox", "true"]).assert_success();
+    assert!(!dead.exists(), "the dead removal's directory is swept");
+    assert!(
+        busy.exists(),
+        "a directory being deleted is left to its deleter"
+    );
+    drop(lock);
+    w.ch04(&["container", "prune", "-f"]).assert_success();
+    assert!(!busy.exists(), "prune sweeps it once its deleter is gone");
+    w.clean_up();
+}
