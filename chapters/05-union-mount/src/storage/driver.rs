@@ -14,7 +14,7 @@ use nix::unistd::{Gid, Uid, chown};
 
 use super::copy::copy_tree;
 use super::error::StorageError;
-use super::layers::{ImageChain, LayerFormat, LayerSet, SHORT_LINKS, remove_tree};
+use super::layers::{HeldChain, ImageChain, LayerFormat, LayerSet, SHORT_LINKS, remove_tree};
 use super::overlay::{self, is_overlay_mount, mount_from, relative_to_layers};
 use super::{
     DriverKind, INIT_DIR, STORAGE_RECORD, StorageRecord, collect, init_dir, init_layer, select,
@@ -48,9 +48,11 @@ impl RootFilesystem for UnionStorage {
         let chain = ImageChain::of(&store, &image)?;
         let made = match driver {
             DriverKind::Overlay => create_overlay(engine, &store, &chain, dir),
-            DriverKind::Vfs => create_vfs(engine, &store, &chain, dir).map(|()| false),
+            DriverKind::Vfs => create_vfs(engine, &store, &chain, dir).map(|held| (false, held)),
         }
-        .and_then(|shared_init| {
+        // The layers stay locked (`_held`) until the record names them, so
+        // that `collect` never takes them from under a container being made.
+        .and_then(|(shared_init, _held)| {
             // Last: until the record exists, nothing else uses these files. Its
             // directory entry is made durable with the container's record, written
             // after it in the same directory.
@@ -132,10 +134,15 @@ impl RootFilesystem for UnionStorage {
 /// The overlay's directories: the image's layers unpacked and its init layer
 /// (both shared), and the container's own upper and work directories and its
 /// mount point. Says whether the init layer is the shared one.
-fn create_overlay(engine: &Engine, store: &Store, chain: &ImageChain, dir: &Path) -> Result<bool> {
+fn create_overlay(
+    engine: &Engine,
+    store: &Store,
+    chain: &ImageChain,
+    dir: &Path,
+) -> Result<(bool, HeldChain)> {
     let layers = LayerSet::open(engine, LayerFormat::Overlay)?;
     // The layers stay locked until the record names them (see create).
-    let _held = layers.ensure(store, chain)?;
+    let held = layers.ensure(store, chain)?;
     for name in CONTAINER_DIRS {
         let path = dir.join(name);
         fs::create_dir(&path).map_err(StorageError::io("creating", &path))?;
@@ -145,7 +152,7 @@ fn create_overlay(engine: &Engine, store: &Store, chain: &ImageChain, dir: &Path
         let init = dir.join(INIT_DIR);
         fs::create_dir(&init).map_err(StorageError::io("creating", &init))?;
         init_layer::write(&init, &[])?;
-        return Ok(false);
+        return Ok((false, held));
     };
     let lowers: Vec<PathBuf> = chain.chain.iter().rev().map(|c| layers.diff(c)).collect();
     let lowers: Vec<&Path> = lowers.iter().map(PathBuf::as_path).collect();
@@ -154,7 +161,7 @@ fn create_overlay(engine: &Engine, store: &Store, chain: &ImageChain, dir: &Path
     let meta = fs::symlink_metadata(lowers[0]).map_err(StorageError::io("reading", lowers[0]))?;
     like(&dir.join("upper"), &meta)?;
     ensure_shared_init(&layers, top, &lowers, &meta)?;
-    Ok(true)
+    Ok((true, held))
 }
 // ANCHOR_END: create_overlay
 
@@ -189,9 +196,9 @@ fn ensure_shared_init(
 
 /// A container's copy of the image's flattened tree, with the init entries
 /// it lacks added.
-fn create_vfs(engine: &Engine, store: &Store, chain: &ImageChain, dir: &Path) -> Result<()> {
+fn create_vfs(engine: &Engine, store: &Store, chain: &ImageChain, dir: &Path) -> Result<HeldChain> {
     let layers = LayerSet::open(engine, LayerFormat::Flattened)?;
-    let _held = layers.ensure(store, chain)?;
+    let held = layers.ensure(store, chain)?;
     let rootfs = dir.join("rootfs");
     match chain.chain.last() {
         Some(top) => copy_tree(&layers.diff(top), &rootfs)?,
@@ -204,7 +211,7 @@ fn create_vfs(engine: &Engine, store: &Store, chain: &ImageChain, dir: &Path) ->
         }
     }
     init_layer::write(&rootfs, &[rootfs.as_path()])?;
-    Ok(())
+    Ok(held)
 }
 
 /// Gives `path` the owner and mode of `meta`.
