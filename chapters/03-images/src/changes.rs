@@ -6,6 +6,26 @@ use std::collections::HashMap;
 use berth_engine::{Error, Result};
 use oci_spec::image::Config;
 
+use crate::reference::Reference;
+
+/// What `import` and `commit` are asked to make: the optional
+/// `REPOSITORY[:TAG]` (tag `latest` by default) and the configuration the
+/// `-c` instructions describe, both checked before anything is written.
+pub fn new_image_request(
+    repository: Option<&str>,
+    changes: &[String],
+) -> Result<(Option<Reference>, Config)> {
+    let name = repository
+        .map(Reference::parse)
+        .transpose()?
+        .map(|r| r.with_default_tag());
+    let mut config = Config::default();
+    for change in changes {
+        apply_change(&mut config, change).map_err(|e| e.code(1))?;
+    }
+    Ok((name, config))
+}
+
 // ANCHOR: apply_change
 /// Applies one `-c` instruction (`CMD ["sh"]`, `ENV A=1`, `EXPOSE 80`…) to `config`.
 pub fn apply_change(config: &mut Config, change: &str) -> Result<()> {

@@ -5,26 +5,15 @@ use std::io::{BufReader, Read};
 
 use berth_engine::cli::ImportArgs;
 use berth_engine::{Engine, Error, Result};
-use oci_spec::image::Config;
 
 use crate::archive::{self, ImportOptions};
-use crate::changes::apply_change;
+use crate::changes::new_image_request;
 use crate::layer::Limits;
-use crate::reference::Reference;
 use crate::store::Store;
 
 /// Runs `import`: prints the new image's id, as docker does.
 pub fn import(engine: &Engine, args: &ImportArgs) -> Result<i32> {
-    let name = args
-        .repository
-        .as_deref()
-        .map(Reference::parse)
-        .transpose()?
-        .map(|r| r.with_default_tag());
-    let mut config = Config::default();
-    for change in &args.change {
-        apply_change(&mut config, change).map_err(|e| e.code(1))?;
-    }
+    let (name, config) = new_image_request(args.repository.as_deref(), &args.change)?;
     let is_url = args.source.starts_with("http://") || args.source.starts_with("https://");
     let input: Box<dyn Read> = match args.source.as_str() {
         "-" => Box::new(std::io::stdin()),

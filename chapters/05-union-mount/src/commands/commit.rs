@@ -17,7 +17,7 @@ use berth_engine::cli::CommitArgs;
 use berth_engine::oci_spec::runtime::Spec;
 use berth_engine::{Engine, Error, Result};
 use berth_images::archive::store_manifest;
-use berth_images::changes::apply_change;
+use berth_images::changes::new_image_request;
 use berth_images::reference::Reference;
 use berth_images::store::{ImageRecord, Store};
 use berth_lifecycle::commands::pause::{container_spec, pause_container, unpause_container};
@@ -36,16 +36,7 @@ use crate::storage::ContainerLayers;
 
 /// Runs `commit`: prints the new image's id.
 pub fn commit(engine: &Engine, args: &CommitArgs) -> Result<i32> {
-    let name = args
-        .repository
-        .as_deref()
-        .map(Reference::parse)
-        .transpose()?
-        .map(|r| r.with_default_tag());
-    let mut changes = Config::default();
-    for change in &args.change {
-        apply_change(&mut changes, change).map_err(|e| e.code(1))?;
-    }
+    let (name, changes) = new_image_request(args.repository.as_deref(), &args.change)?;
     let target = Target::find(engine, &args.container)?;
     target.require_image()?;
     let store = Store::open(&engine.paths)?;
