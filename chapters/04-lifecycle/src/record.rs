@@ -424,6 +424,13 @@ impl Containers {
         }
         let was_alive = record.init_alive();
         crate::supervisor::runtime::delete_leftovers(id);
+        // The dead supervisor could not unmount the root either. The root is
+        // always `rootfs` in the container's directory (the root-filesystem
+        // slot's rule); a copy or a missing one is simply not a mount point.
+        let _ = nix::mount::umount2(
+            &self.dir(id).join("rootfs"),
+            nix::mount::MntFlags::MNT_DETACH,
+        );
         // The dead supervisor could not remove its socket.
         let paths = berth_engine::state::Paths::from_env();
         let socket = paths

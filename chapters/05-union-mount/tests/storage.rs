@@ -130,6 +130,45 @@ fn rm_unmounts_and_the_layers_stay_until_rmi() {
 }
 
 #[test]
+fn the_root_of_a_container_whose_supervisor_was_killed_is_unmounted_by_the_next_ps() {
+    let Some(world) = World::new("killed_supervisor_mount") else {
+        return;
+    };
+    let id = world.ok(&["run", "-d", "busybox", "sleep", "60"]);
+    assert_eq!(world.mounts_under_state().len(), 1);
+    let record: serde_json::Value =
+        serde_json::from_slice(&fs::read(world.container_dir(&id).join("container.json")).unwrap())
+            .unwrap();
+    let supervisor = record["State"]["SupervisorPid"]
+        .as_i64()
+        .expect("the record names its supervisor");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !world
+        .ok(&["ps", "-a", "--format", "{{.Status}}"])
+        .starts_with("Exited")
+    {
+        assert!(Instant::now() < deadline, "ps never saw the container exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        world.mounts_under_state().is_empty(),
+        "the root stays mounted: {:?}",
+        world.mounts_under_state()
+    );
+    // And it starts again: the root is mounted anew.
+    world.ok(&["start", &id]);
+    assert_eq!(world.mounts_under_state().len(), 1);
+    world.ok(&["rm", "-f", &id]);
+    assert!(world.mounts_under_state().is_empty());
+    world.clean_up();
+}
+
+#[test]
 fn an_image_of_127_layers_runs_and_one_of_128_is_refused() {
     let Some(world) = World::new("deep_image") else {
         return;
