@@ -29,10 +29,10 @@ use serde_json::{Value, json};
 use super::changes::{ChangeKind, naive_changes};
 use super::commit_config::{RunFacts, container_config, merge};
 use super::container::{Scratch, Target};
-use super::diff::added_by_engine;
 use super::tree::{self, Node, TreeError, open_dir_in};
 use super::tree_tar::{TarError, TreeTar, Whiteouts};
 use crate::storage::ContainerLayers;
+use crate::storage::init_layer::is_init_path;
 
 /// Runs `commit`: prints the new image's id.
 pub fn commit(engine: &Engine, args: &CommitArgs) -> Result<i32> {
@@ -105,7 +105,7 @@ fn write_layer(target: &Target, path: &Path) -> Result<u64> {
         }
         ContainerLayers::Copy { rootfs, image } => {
             let root = tree::open_root(rootfs)?;
-            for change in naive_changes(rootfs, image, &added_by_engine)? {
+            for change in naive_changes(rootfs, image, &is_init_path)? {
                 let relative = change.path.strip_prefix("/").unwrap_or(&change.path);
                 match change.kind {
                     ChangeKind::Deleted => tar.append_whiteout(relative)?,

@@ -190,11 +190,12 @@ pub fn is_opaque(dir: &Path) -> bool {
     matches!(xattr::get(dir, "trusted.overlay.opaque"), Ok(Some(value)) if value == b"y")
 }
 
-/// Whether `path` (relative to the root) is an init entry or one of the
-/// directories holding them, as a `diff` of a vfs copy needs to know.
+/// Whether `path` (relative to the root) is an init entry or below one (the
+/// mount points `proc`, `sys`, `dev` hide what is under them): what a `diff`
+/// or `commit` of a vfs copy leaves out, as docker leaves its init layer out.
 pub fn is_init_path(path: &Path) -> bool {
     let path = path.strip_prefix("/").unwrap_or(path);
-    ENTRIES.iter().any(|(entry, _)| Path::new(entry) == path)
+    ENTRIES.iter().any(|(entry, _)| path.starts_with(entry))
 }
 
 #[cfg(test)]
@@ -258,5 +259,7 @@ mod tests {
         assert!(init.join("dev/pts").is_dir());
         assert!(is_init_path(Path::new("/etc/mtab")));
         assert!(!is_init_path(Path::new("/etc/passwd")));
+        assert!(is_init_path(Path::new("dev/null")));
+        assert!(!is_init_path(Path::new("devices")));
     }
 }
