@@ -30,9 +30,21 @@ pub fn assert_nothing_left(env: &TestEnv) {
         processes = processes_in(env.rootfs());
         processes.is_empty()
     });
+    // A `--rm` supervisor deletes the container's files after telling its
+    // client the exit code: give it a moment to finish and go.
+    let mut supervisors = Vec::new();
+    eventually(Duration::from_secs(5), || {
+        supervisors = supervisors_of(env.state.path());
+        supervisors.is_empty()
+    });
     let mut problems: Vec<String> = processes
         .into_iter()
         .map(|p| format!("process left: {p}"))
+        .chain(
+            supervisors
+                .into_iter()
+                .map(|p| format!("supervisor left: pid {p}")),
+        )
         .collect();
     problems.extend(
         mounts_naming(&env.own_dirs())
@@ -116,6 +128,24 @@ pub fn processes_in(rootfs: &Path) -> Vec<String> {
         if same_root || cwd_inside {
             let comm = fs::read_to_string(proc_dir.join("comm")).unwrap_or_default();
             found.push(format!("pid {pid} ({})", comm.trim()));
+        }
+    }
+    found
+}
+
+/// Pids of the supervisors (`berth supervise`) whose environment names the
+/// state root `state`.
+pub fn supervisors_of(state: &Path) -> Vec<String> {
+    let needle = format!("BERTH_ROOT={}", state.display());
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(environ) = fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let is_ours = environ.split(|&b| b == 0).any(|v| v == needle.as_bytes());
+        if is_ours && String::from_utf8_lossy(&cmdline).contains("supervise") {
+            found.push(entry.file_name().to_string_lossy().into_owned());
         }
     }
     found

@@ -76,31 +76,6 @@ impl World {
             self.ch04(&args).assert_success();
         }
         assert_eq!(self.ch04(&["ps", "-aq"]).stdout, "");
-        // A `--rm` supervisor deletes the container's files after telling
-        // the client its exit: give it a moment to finish.
-        let mut left = Vec::new();
-        berth_tests::env::eventually(std::time::Duration::from_secs(5), || {
-            left = supervisors_of(self.env.state.path());
-            left.is_empty()
-        });
-        assert!(left.is_empty(), "a supervisor is left: {left:?}");
         assert_nothing_left(&self.env);
     }
-}
-
-/// Processes whose environment names this state root (supervisors, containers' runtimes).
-pub fn supervisors_of(state: &std::path::Path) -> Vec<String> {
-    let needle = format!("BERTH_ROOT={}", state.display());
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let is_ours = environ.split(|&b| b == 0).any(|v| v == needle.as_bytes());
-        if is_ours && String::from_utf8_lossy(&cmdline).contains("supervise") {
-            found.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    found
 }
