@@ -69,11 +69,24 @@ pub struct ContainerPlan<'a> {
 /// The cgroup driver the runtime calls; it works from the spec alone, so that
 /// `create` and `delete` (separate processes) agree on the cgroup.
 pub trait Cgroups: Sync {
-    /// Creates the cgroup the spec names, applies its limits, moves `pid` into it.
-    fn enter(&self, spec: &Spec, pid: i32) -> Result<()>;
+    /// Creates the cgroup the spec names and applies its limits, before any
+    /// process is in it; on error nothing of it is left.
+    fn create(&self, spec: &Spec) -> Result<()>;
     /// Moves `pid` into the container's existing cgroup (`exec`): no cgroup is
     /// made and no limit written; a missing cgroup is an error.
     fn join(&self, spec: &Spec, pid: i32) -> Result<()>;
+    /// Starts keeping moves into cgroups quick until the value is dropped (see
+    /// [`QuickMoves`]); `None` when the driver cannot.
+    fn keep_moves_quick(&self) -> Option<QuickMoves> {
+        None
+    }
+    /// [`Cgroups::create`], then [`Cgroups::join`]; a failed join removes the cgroup.
+    fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {
+        self.create(spec)?;
+        self.join(spec, pid).inspect_err(|_| {
+            let _ = self.remove(spec);
+        })
+    }
     /// Whether the kernel's OOM killer ended a process of this cgroup.
     fn oom_killed(&self, spec: &Spec) -> bool;
     /// Kills what is left in the cgroup and removes it; missing is not an error.
@@ -93,6 +106,33 @@ pub trait Cgroups: Sync {
     fn update(&self, spec: &Spec) -> Result<()>;
 }
 // ANCHOR_END: cgroups_slot
+
+/// While alive, a background thread keeps the kernel ready for cgroup moves.
+///
+/// Every move of a process into a cgroup takes one kernel-wide lock for
+/// writing, and the first writer after a quiet spell waits for an RCU grace
+/// period (8–20 ms here) before it gets it; a writer that comes within a grace
+/// period of the last one does not wait. A command about to start a container
+/// keeps that window open with harmless moves (its own process into the cgroup
+/// it is already in), so that the runtime's move of the container's init is
+/// quick. Dropping the value stops the thread.
+#[derive(Debug)]
+pub struct QuickMoves {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl QuickMoves {
+    /// The handle of a thread that stops once `stop` is set.
+    pub fn new(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        QuickMoves { stop }
+    }
+}
+
+impl Drop for QuickMoves {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 // ANCHOR: rootfs_slot
 /// How a container's root filesystem is made from an image and made ready.

@@ -24,7 +24,9 @@ pub mod output;
 pub mod prune;
 pub mod state;
 
-pub use chapter::{Cgroups, Chapter, ContainerPlan, Engine, ReferenceHolder, RootFilesystem};
+pub use chapter::{
+    Cgroups, Chapter, ContainerPlan, Engine, QuickMoves, ReferenceHolder, RootFilesystem,
+};
 pub use error::{Error, Result};
 pub use oci_spec;
 

@@ -84,6 +84,18 @@ pub enum Durability {
     UntilReboot,
 }
 
+impl Durability {
+    /// For a container's own files: [`Durability::UntilReboot`] when it is
+    /// removed as it ends (`--rm`), since its files are garbage after a crash
+    /// and `rm` removes them however a crash left them; else [`Durability::Synced`].
+    pub fn of_container(removed_at_exit: bool) -> Self {
+        match removed_at_exit {
+            true => Durability::UntilReboot,
+            false => Durability::Synced,
+        }
+    }
+}
+
 /// Writes `data` beside `path` and renames it over `path`: readers see the
 /// whole old file or the whole new one. See [`Durability`] for what a crash keeps.
 pub fn replace(path: &Path, data: &[u8], durability: Durability) -> io::Result<()> {

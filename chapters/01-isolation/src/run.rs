@@ -107,14 +107,16 @@ fn sweep_abandoned(engine: &Engine, bundles: &Path) {
 // ANCHOR_END: run
 
 /// Builds the spec with every registered chapter's edit and writes `config.json`.
-/// Its data is on disk when this returns; the directory entry is made durable
+/// Its data is on disk when this returns (unless the container is removed as it
+/// ends, see [`Durability::of_container`]); the directory entry is made durable
 /// by whatever is written in the bundle after it (chapter 04's record), and
 /// a foreground run's bundle lives under `BERTH_RUN`, which a reboot clears.
 pub fn write_bundle(engine: &Engine, plan: &ContainerPlan) -> Result<()> {
     let spec = engine.build_spec(plan)?;
     let json = serde_json::to_vec_pretty(&spec).context(|| "serializing config.json".into())?;
     let config = plan.bundle.join("config.json");
-    replace(&config, &json, Durability::Synced).context(|| format!("writing {}", config.display()))
+    replace(&config, &json, Durability::of_container(plan.args.rm))
+        .context(|| format!("writing {}", config.display()))
 }
 
 /// Checks `--rootfs` names a directory and returns it absolute, symlinks resolved

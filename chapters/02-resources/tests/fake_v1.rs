@@ -372,3 +372,58 @@ fn update_rewrites_limits_and_raises_memory_swap_first() {
     let gone = spec_for(&big, "berth", "gone");
     assert!(driver.update(&gone).is_err());
 }
+
+/// This process's own cgroup path in the v1 hierarchy `name`, from /proc/self/cgroup.
+fn own_cgroup(name: &str) -> Option<String> {
+    std::fs::read_to_string("/proc/self/cgroup")
+        .ok()?
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (_, names, path) = (fields.next()?, fields.next()?, fields.next()?);
+            (names == name).then(|| path.trim_start_matches('/').to_string())
+        })
+}
+
+#[test]
+fn quick_moves_rewrite_our_own_cgroup_until_dropped() {
+    let Some(own) = own_cgroup("pids") else {
+        eprintln!("skipped: this host has no v1 pids hierarchy");
+        return;
+    };
+    let tree = tempfile::tempdir().unwrap();
+    let procs = tree.path().join("pids").join(&own).join("cgroup.procs");
+    std::fs::create_dir_all(procs.parent().unwrap()).unwrap();
+    std::fs::write(&procs, "").unwrap();
+    let quick = CgroupV1::new(tree.path())
+        .keep_moves_quick()
+        .expect("a v1 tree with our own cgroup in it");
+    let ours = std::process::id().to_string();
+    let rewritten = |within: std::time::Duration| {
+        let started = std::time::Instant::now();
+        while started.elapsed() < within {
+            if std::fs::read_to_string(&procs).unwrap() == ours {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        false
+    };
+    assert!(
+        rewritten(std::time::Duration::from_secs(1)),
+        "no move written"
+    );
+    // Still writing: the next round puts our pid back.
+    std::fs::write(&procs, "").unwrap();
+    assert!(
+        rewritten(std::time::Duration::from_secs(1)),
+        "the thread stopped early"
+    );
+    drop(quick);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&procs, "").unwrap();
+    assert!(
+        !rewritten(std::time::Duration::from_millis(50)),
+        "the thread goes on after the handle is dropped"
+    );
+}

@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use berth_engine::state::{Lock, atomic_write, lock};
+use berth_engine::state::{Durability, Lock, atomic_write, lock, replace};
 use berth_engine::{Engine, Error};
 use berth_isolation::runtime::record::{is_alive, start_time};
 use serde::{Deserialize, Serialize};
@@ -347,18 +347,28 @@ impl Containers {
         })
     }
 
-    /// Writes the record atomically (the caller holds the lock).
+    /// Writes the record atomically and durably (the caller holds the lock).
     pub fn save(&self, record: &ContainerRecord) -> Result<(), RecordError> {
+        self.write(record, Durability::Synced)
+    }
+
+    fn write(&self, record: &ContainerRecord, durability: Durability) -> Result<(), RecordError> {
         let path = self.dir(&record.id).join("container.json");
         let json = serde_json::to_vec_pretty(record).expect("a record serialises");
-        atomic_write(&path, &json).map_err(|source| RecordError::Io {
+        match durability {
+            Durability::Synced => atomic_write(&path, &json),
+            Durability::UntilReboot => replace(&path, &json, durability),
+        }
+        .map_err(|source| RecordError::Io {
             what: "writing",
             path,
             source,
         })
     }
 
-    /// Reads, changes and writes the record of `id` under its lock.
+    /// Reads, changes and writes the record of `id` under its lock. The record
+    /// of a container removed as it ends (`--rm`) is not synced: a crash
+    /// leaves the record made by `create`, or this one.
     pub fn update<T>(
         &self,
         id: &str,
@@ -367,7 +377,7 @@ impl Containers {
         let _lock = self.lock(id)?;
         let mut record = self.load(id)?;
         let out = change(&mut record);
-        self.save(&record)?;
+        self.write(&record, Durability::of_container(record.auto_remove))?;
         Ok((record, out))
     }
 

@@ -87,7 +87,17 @@ pub fn launch(
         None => vec![],
     };
     join_pid_namespace(bundle)?;
-    let (ours, theirs) = channel::pair().map_err(RuntimeError::sys("creating the init channel"))?;
+    // Made before clone, so the init can bind the directories while the runtime
+    // moves it in (see `drive`).
+    if let Some(c) = cgroups {
+        c.create(&bundle.spec).map_err(|e| RuntimeError::Cgroup {
+            what: "creating the container's cgroup",
+            message: e.message().to_string(),
+        })?;
+    }
+    let (ours, theirs) = channel::pair()
+        .map_err(RuntimeError::sys("creating the init channel"))
+        .inspect_err(|_| remove_cgroup(engine, bundle))?;
     let (exec_fifo, waits_on_fifo) = match mode {
         StartMode::Immediately => (None, false),
         StartMode::OnExecFifo(fd) => (Some(fd), true),
@@ -107,8 +117,9 @@ pub fn launch(
             0,
         )
     };
-    let pid =
-        nix::errno::Errno::result(rc).map_err(RuntimeError::sys("cloning the container's init"))?;
+    let pid = nix::errno::Errno::result(rc)
+        .map_err(RuntimeError::sys("cloning the container's init"))
+        .inspect_err(|_| remove_cgroup(engine, bundle))?;
     if pid == 0 {
         drop(ours);
         init::container_init(InitContext {
@@ -129,12 +140,18 @@ pub fn launch(
     if result.is_err() {
         let _ = kill(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);
-        if let Some(c) = cgroups {
-            let _ = c.remove(&bundle.spec);
-        }
+        remove_cgroup(engine, bundle);
     }
     // ANCHOR_END: clone_init
     result.map(|console| Launched { pid, console })
+}
+
+/// Removes the container's cgroup after a failed start; the error that matters
+/// is the one that made the start fail.
+fn remove_cgroup(engine: &Engine, bundle: &Bundle) {
+    if let Some(c) = engine.cgroups() {
+        let _ = c.remove(&bundle.spec);
+    }
 }
 
 /// The runtime's half of the handshake: pid file, cgroup, "go", then the init's
@@ -153,19 +170,23 @@ fn drive(
             path.display()
         )))?;
     }
+    // ANCHOR: join_while_init_builds
     // The limits hold from the init's first instruction of the user's program:
-    // it waits for "go" until it is in the cgroup.
+    // it waits for "go" until it is in the cgroup. The first move into a cgroup
+    // after a quiet spell waits for the kernel's RCU grace period (8 ms here);
+    // the init builds its mounts meanwhile (see `init::set_up_and_exec`).
     if let Some(cgroups) = engine.cgroups() {
         cgroups
-            .enter(&bundle.spec, pid.as_raw())
+            .join(&bundle.spec, pid.as_raw())
             .map_err(|e| RuntimeError::Cgroup {
                 what: "putting the container in its cgroup",
                 message: e.message().to_string(),
             })?;
     }
-    channel
-        .send(&Message::Go, None)
-        .map_err(RuntimeError::sys("starting the init"))?;
+    // An init that failed while we waited has closed its end: its report is
+    // still in the channel, and the loop below reads it.
+    let _ = channel.send(&Message::Go, None);
+    // ANCHOR_END: join_while_init_builds
     let mut console = None;
     loop {
         match channel

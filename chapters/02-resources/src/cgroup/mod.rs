@@ -9,6 +9,7 @@
 
 pub mod bpf;
 pub mod bpf_sys;
+pub mod quick_moves;
 pub mod v1;
 pub mod v2;
 
@@ -181,8 +182,11 @@ impl Driver {
 }
 
 impl Cgroups for Driver {
-    fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {
-        self.inner().enter(spec, pid)
+    fn create(&self, spec: &Spec) -> Result<()> {
+        self.inner().create(spec)
+    }
+    fn keep_moves_quick(&self) -> Option<berth_engine::QuickMoves> {
+        self.inner().keep_moves_quick()
     }
     fn join(&self, spec: &Spec, pid: i32) -> Result<()> {
         self.inner().join(spec, pid)

@@ -191,20 +191,15 @@ impl CgroupV1 {
         Ok(self.dir(hierarchy, relative))
     }
 
-    fn enter_all(&self, spec: &Spec, pid: i32) -> Result<(), CgroupError> {
+    fn create_all(&self, spec: &Spec) -> Result<(), CgroupError> {
         let relative = relative_path(spec)?;
         let resources = resources(spec);
         let hierarchies = self.hierarchies()?;
         self.check_controllers(&hierarchies, &resources)?;
-        let mut dirs = Vec::new();
+        // Limits first, then the process (`join`): it never runs a moment unlimited.
         for hierarchy in &hierarchies {
             let dir = self.create(hierarchy, &relative)?;
             apply(hierarchy, &dir, &resources)?;
-            dirs.push(dir);
-        }
-        // Limits first, then the process: it never runs a moment unlimited.
-        for dir in &dirs {
-            write(dir, "cgroup.procs", &pid.to_string())?;
         }
         Ok(())
     }
@@ -317,12 +312,18 @@ fn apply_cpu(dir: &Path, cpu: &LinuxCpu) -> Result<(), CgroupError> {
 // ANCHOR_END: v1_memory_cpu
 
 impl Cgroups for CgroupV1 {
-    fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {
-        self.enter_all(spec, pid).map_err(|e| {
+    fn create(&self, spec: &Spec) -> Result<()> {
+        self.create_all(spec).map_err(|e| {
             // Leave nothing half made behind; the error that matters is the first.
             let _ = self.remove(spec);
             e.into()
         })
+    }
+
+    fn keep_moves_quick(&self) -> Option<berth_engine::QuickMoves> {
+        let hierarchy = self.hierarchies().ok()?.into_iter().next()?;
+        let mount = self.root.join(&hierarchy.name);
+        super::quick_moves::start(super::quick_moves::own_procs(&mount, &hierarchy.name)?)
     }
 
     // ANCHOR: v1_join

@@ -73,7 +73,7 @@ impl CgroupV2 {
     }
     // ANCHOR_END: v2_subtree_control
 
-    fn enter_cgroup(&self, spec: &Spec, pid: i32) -> Result<(), CgroupError> {
+    fn create_cgroup(&self, spec: &Spec) -> Result<(), CgroupError> {
         let relative = relative_path(spec)?;
         let resources = resources(spec);
         let dir = self.create(&relative)?;
@@ -91,7 +91,7 @@ impl CgroupV2 {
         if !rules.is_empty() {
             self.devices.install(&dir, &bpf::device_program(&rules))?;
         }
-        write(&dir, "cgroup.procs", &pid.to_string())
+        Ok(())
     }
 
     /// The container's cgroup, which must exist.
@@ -229,12 +229,16 @@ fn apply_memory(dir: &Path, memory: LinuxMemory) -> Result<(), CgroupError> {
 // ANCHOR_END: v2_memory
 
 impl Cgroups for CgroupV2 {
-    fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {
-        self.enter_cgroup(spec, pid).map_err(|e| {
+    fn create(&self, spec: &Spec) -> Result<()> {
+        self.create_cgroup(spec).map_err(|e| {
             // Leave nothing half made behind; the error that matters is the first.
             let _ = self.remove(spec);
             e.into()
         })
+    }
+
+    fn keep_moves_quick(&self) -> Option<berth_engine::QuickMoves> {
+        super::quick_moves::start(super::quick_moves::own_procs(&self.root, "")?)
     }
 
     fn join(&self, spec: &Spec, pid: i32) -> Result<()> {

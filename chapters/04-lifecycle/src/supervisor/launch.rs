@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use berth_engine::{Engine, Error, Result};
+use berth_engine::{Engine, Error, QuickMoves, Result};
 
 use super::protocol::read_line;
 
@@ -18,8 +18,11 @@ pub struct Handshake {
 
 // ANCHOR: spawn_supervisor
 /// Starts the supervisor of container `id` and waits until it created the
-/// container (or failed to, with docker's exit code).
-pub fn spawn(engine: &Engine, id: &str) -> Result<Handshake> {
+/// container (or failed to, with docker's exit code). `quick`: cgroup moves
+/// kept quick since earlier in the command; without it, from now on, until the
+/// container's init is in its cgroup.
+pub fn spawn(engine: &Engine, id: &str, quick: Option<QuickMoves>) -> Result<Handshake> {
+    let _quick = quick.or_else(|| engine.cgroups().and_then(|c| c.keep_moves_quick()));
     let (ours, theirs) =
         UnixStream::pair().map_err(|e| Error::usage(format!("socket pair: {e}")))?;
     let fd = theirs.as_raw_fd();
@@ -47,7 +50,6 @@ pub fn spawn(engine: &Engine, id: &str) -> Result<Handshake> {
     if !status.success() {
         return Err(Error::usage("the supervisor could not start"));
     }
-    let _ = engine;
     let mut handshake = Handshake { channel: ours };
     handshake.expect("created")?;
     Ok(handshake)

@@ -65,7 +65,7 @@ impl RootFilesystem for UnionStorage {
             };
             let bytes = serde_json::to_vec_pretty(&record).expect("a record serialises");
             let path = dir.join(STORAGE_RECORD);
-            replace(&path, &bytes, Durability::Synced)
+            replace(&path, &bytes, Durability::of_container(ephemeral))
                 .map_err(|e| StorageError::io("writing", &path)(e).into())
         });
         if made.is_err() {

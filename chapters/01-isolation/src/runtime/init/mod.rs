@@ -113,11 +113,16 @@ fn set_up_and_exec(ctx: &mut InitContext) -> Result<Infallible, InitFailure> {
     // Until exec, this process holds the runtime's memory and descriptors: keep
     // other processes (the container's own, later) from ptracing or reading it.
     set_dumpable(false)?;
-    wait_for_go(ctx.channel.as_ref().expect("the channel is open at start"))?;
+    // A cgroup namespace is rooted where the process is when it is made, so
+    // with one the init waits until the runtime has moved it into the
+    // container's cgroup. Without one, it builds its world while the runtime
+    // does that, and waits only before it becomes the command.
+    let cgroup_namespace = ctx.bundle.creates_namespace(LinuxNamespaceType::Cgroup);
+    if cgroup_namespace {
+        wait_for_go(ctx.channel.as_ref().expect("the channel is open at start"))?;
+    }
     join_namespaces(ctx.bundle)?;
-    // A cgroup namespace is rooted where the process is when it is made, so it is
-    // made now that the runtime has moved us into the container's cgroup.
-    if ctx.bundle.creates_namespace(LinuxNamespaceType::Cgroup) {
+    if cgroup_namespace {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
             .step(|| "creating the cgroup namespace".into())?;
     }
@@ -125,6 +130,13 @@ fn set_up_and_exec(ctx: &mut InitContext) -> Result<Infallible, InitFailure> {
     // forwards them, and a pty can become the controlling terminal.
     nix::unistd::setsid().step(|| "setsid".into())?;
     build_the_world(ctx)?;
+    if !cgroup_namespace {
+        wait_for_go(
+            ctx.channel
+                .as_ref()
+                .expect("the channel is open until ready"),
+        )?;
+    }
     become_the_command(ctx)
 }
 // ANCHOR_END: init_steps
