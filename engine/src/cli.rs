@@ -5,6 +5,11 @@
 //! [`command_chapter`]. A chapter binary registers chapters 1..N; the engine refuses
 //! what a later chapter teaches (see `gate.rs`). Flags of later chapters are plain
 //! strings here: their typed parsers belong to the chapter that teaches them.
+//!
+//! Every subcommand enum is `defer`red: clap declares each command's name and about
+//! up front but fills in its flags only when the parser reaches it, so a command
+//! line pays for the one command it runs, not for the hundreds of flags of the
+//! whole surface (about a millisecond at every start).
 
 use clap::{Args, Parser, Subcommand};
 
@@ -109,6 +114,7 @@ pub struct Cli {
 
 /// Every top-level command of the docker-compatible surface.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create and run a new container from an image (or, in chapter 01, a root filesystem)
     Run(RunArgs),
@@ -229,6 +235,7 @@ pub struct Internal {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 enum InternalCommand {
     #[command(subcommand)]
     Runtime(RuntimeCommand),
@@ -729,6 +736,7 @@ pub struct PortArgs {
 
 /// `container` subcommands: the same commands, grouped.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerCommand {
     /// List containers
     #[command(visible_aliases = ["list", "ps"])]
@@ -811,6 +819,7 @@ pub struct ImagesArgs {
 
 /// `image` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImageCommand {
     /// List images
     #[command(visible_alias = "list")]
@@ -966,6 +975,7 @@ pub struct PruneArgs {
 
 /// `volume` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum VolumeCommand {
     /// Create a volume
     Create {
@@ -1019,6 +1029,7 @@ pub enum VolumeCommand {
 
 /// `network` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum NetworkCommand {
     /// Create a network
     Create {
@@ -1169,6 +1180,7 @@ pub struct SearchArgs {
 
 /// `registry` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum RegistryCommand {
     /// Serve the distribution API from a local store
     Serve {
@@ -1224,6 +1236,7 @@ pub struct FormatArgs {
 
 /// `system` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SystemCommand {
     /// Show disk usage
     Df {
@@ -1282,6 +1295,7 @@ pub struct SuperviseArgs {
 
 /// The runtime's commands, shaped like runc's.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum RuntimeCommand {
     /// Create a container from a bundle; it waits, stopped before exec, for `start`
     Create {

@@ -64,8 +64,8 @@ pub fn run(
         };
     }
     let teaches = |n: u8| engine.teaches(n);
-    let mut cmd = gate::declare(program, &teaches);
-    let matches = match cmd.try_get_matches_from_mut(args) {
+    let mut cmd = gate::declare(program);
+    let matches = match gate::parse(&mut cmd, &args, program, &teaches) {
         Ok(matches) => matches,
         Err(e) => {
             let _ = e.print();
