@@ -43,13 +43,18 @@ fn copy_hashing(reader: &mut impl Read, writer: &mut impl Write) -> io::Result<B
         writer.write_all(&buf[..n])?;
         size += n as u64;
     }
+    Ok(finish(hasher, size))
+}
+
+/// The blob of `size` bytes that `hasher` has hashed.
+fn finish(hasher: Sha256, size: u64) -> Blob {
     let hex: String = hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     let digest = Digest::try_from(format!("sha256:{hex}")).expect("sha256 hex is a valid digest");
-    Ok(Blob { digest, size })
+    Blob { digest, size }
 }
 
 impl Store {
@@ -160,9 +165,13 @@ impl Store {
                 kind,
             });
         }
+        // Read whole, then hashed: a copy buffer (a megabyte, zeroed) would
+        // cost more than these few hundred bytes, at every container start.
         let mut bytes = Vec::with_capacity(size as usize);
-        let blob = copy_hashing(&mut file.take(MAX_JSON_BLOB), &mut bytes)
+        file.take(MAX_JSON_BLOB)
+            .read_to_end(&mut bytes)
             .map_err(StoreError::io("reading", &path))?;
+        let blob = finish(Sha256::new_with_prefix(&bytes), bytes.len() as u64);
         if blob.digest != *digest {
             return Err(StoreError::DigestMismatch {
                 expected: digest.to_string(),
