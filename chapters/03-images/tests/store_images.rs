@@ -300,3 +300,18 @@ impl FirstLayer for Store {
             .clone()
     }
 }
+
+#[test]
+fn read_json_blob_refuses_a_changed_file() {
+    let (_dir, store) = new_store();
+    let blob = store.put_blob(&b"{\"a\":1}"[..], None).unwrap();
+    assert_eq!(
+        store.read_json_blob(&blob.digest, "config").unwrap(),
+        b"{\"a\":1}"
+    );
+    fs::write(store.blob_path(&blob.digest).unwrap(), b"{\"a\":2}").unwrap();
+    assert!(matches!(
+        store.read_json_blob(&blob.digest, "config"),
+        Err(StoreError::DigestMismatch { .. })
+    ));
+}
