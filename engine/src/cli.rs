@@ -225,8 +225,8 @@ pub enum Command {
 }
 
 /// The engine's own hidden commands, parsed without the rest of the CLI: they
-/// run at every container start, where building the whole docker surface
-/// would cost milliseconds for nothing.
+/// run at every container start, where declaring the whole docker surface and
+/// marking it for help would be work for nothing.
 #[derive(Debug, Parser)]
 #[command(name = "berth")]
 pub struct Internal {
