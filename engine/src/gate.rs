@@ -155,17 +155,23 @@ mod tests {
         check(&cmd, &m, &teaches)
     }
 
-    /// What `program` prints for `args`, as `run` gets it: a fresh CLI, then [`parse`].
+    /// What `program` makes of `args`, as `run` does: a fresh CLI, [`parse`], [`check`].
     fn printed(program: &'static str, upto: u8, args: &[&str]) -> String {
-        outcome(parse(&mut declare(program), &os(args), program, &|n| {
-            n <= upto
-        }))
+        let mut cmd = declare(program);
+        let parsed = parse(&mut cmd, &os(args), program, &|n| n <= upto);
+        outcome(&cmd, parsed, upto)
     }
 
-    /// Clap's error kind and its message with its styles, or "parsed".
-    fn outcome(parsed: std::result::Result<ArgMatches, clap::Error>) -> String {
-        match parsed {
-            Ok(_) => "parsed".to_string(),
+    /// Clap's error kind and its message with its styles, the gate's refusal, or
+    /// "accepted".
+    fn outcome(
+        cmd: &clap::Command,
+        parsed: std::result::Result<ArgMatches, clap::Error>,
+        upto: u8,
+    ) -> String {
+        match parsed.map(|matches| check(cmd, &matches, &|n| n <= upto)) {
+            Ok(Ok(())) => "accepted".to_string(),
+            Ok(Err(refusal)) => format!("refused: {refusal}"),
             Err(e) => format!("{:?}\n{}", e.kind(), e.render().ansi()),
         }
     }
@@ -259,8 +265,8 @@ mod tests {
         walk(&Cli::command());
     }
 
-    /// The CLI as it was declared before deferring: every command filled in up front,
-    /// then marked.
+    /// The CLI built in full, as before its commands were deferred: every command
+    /// filled in up front, then marked.
     fn full_build(program: &'static str, upto: u8) -> clap::Command {
         let mut cmd = declare(program);
         cmd.build();
@@ -313,7 +319,8 @@ mod tests {
             assert!(lines.len() > 500, "{} command lines", lines.len());
             for line in &lines {
                 let args: Vec<&str> = line.iter().map(String::as_str).collect();
-                let expected = outcome(full.try_get_matches_from_mut(&args));
+                let parsed = full.try_get_matches_from_mut(&args);
+                let expected = outcome(&full, parsed, upto);
                 assert_eq!(
                     printed(program, upto, &args),
                     expected,
