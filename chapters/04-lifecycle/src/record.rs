@@ -4,9 +4,10 @@
 //! atomically, so 20 commands at once leave 20 consistent records.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use berth_engine::state::{Durability, Lock, atomic_write, lock, replace};
@@ -160,6 +161,18 @@ impl Default for State {
     }
 }
 
+impl State {
+    // ANCHOR: reconcile
+    /// Whether the state claims a life that is not there: an active status
+    /// whose supervisor is gone (killed, or the host rebooted and every pid is
+    /// gone or reused by another process). A container never started is never
+    /// stale, and costs no look into `/proc`.
+    pub fn is_stale(&self) -> bool {
+        self.status.is_active() && !is_alive(self.supervisor_pid, self.supervisor_start_time)
+    }
+    // ANCHOR_END: reconcile
+}
+
 /// berth's record of one container (`container.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -194,14 +207,7 @@ impl ContainerRecord {
     /// The command as one string, as `ps` shows it: docker puts an argument
     /// holding a space in single quotes (`sh -c 'while true; …'`).
     pub fn command_line(&self) -> String {
-        let quoted = |arg: &String| match arg.contains(' ') {
-            true => format!("'{arg}'"),
-            false => arg.clone(),
-        };
-        std::iter::once(self.path.clone())
-            .chain(self.args.iter().map(quoted))
-            .collect::<Vec<_>>()
-            .join(" ")
+        command_line(&self.path, &self.args)
     }
 
     /// The creation time.
@@ -209,21 +215,102 @@ impl ContainerRecord {
         parse_time(&self.created).unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
-    // ANCHOR: reconcile
-    /// Whether the record claims a life that is not there: an active status
-    /// whose supervisor is gone (killed, or the host rebooted and every pid is
-    /// gone or reused by another process).
+    /// Whether the record claims a life that is not there (see [`State::is_stale`]).
     pub fn is_stale(&self) -> bool {
-        self.state.status.is_active()
-            && !is_alive(self.state.supervisor_pid, self.state.supervisor_start_time)
+        self.state.is_stale()
     }
-    // ANCHOR_END: reconcile
 
     /// Whether the container's init is alive (same pid, same start time).
     pub fn init_alive(&self) -> bool {
         self.state.pid > 0 && is_alive(self.state.pid, self.state.pid_start_time)
     }
 }
+
+/// `path` and `args` as one string: docker puts an argument holding a space
+/// in single quotes (`sh -c 'while true; …'`).
+fn command_line(path: &str, args: &[String]) -> String {
+    let quoted = |arg: &String| match arg.contains(' ') {
+        true => format!("'{arg}'"),
+        false => arg.clone(),
+    };
+    std::iter::once(path.to_string())
+        .chain(args.iter().map(quoted))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ANCHOR: container_summary
+/// A container as a listing shows it: the part of `container.json` that `ps`
+/// prints or filters on. serde skips the rest of the file without keeping it,
+/// which makes a thousand records cheaper to read than a thousand whole ones.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerSummary {
+    /// The 64-hex id.
+    pub id: String,
+    /// The name, without docker's leading `/`.
+    pub name: String,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// The image as the user named it (or the `--rootfs` directory).
+    pub image: String,
+    /// The image's id (`sha256:…`), when made from an image.
+    pub image_id: Option<String>,
+    /// The program.
+    pub path: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The labels, the one part of the configuration a listing needs.
+    pub config: SummaryConfig,
+    /// The state, whole: it is small, and reconciling needs it.
+    pub state: State,
+}
+
+/// The configuration as a listing reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SummaryConfig {
+    /// `--label`.
+    pub labels: BTreeMap<String, String>,
+}
+// ANCHOR_END: container_summary
+
+impl ContainerSummary {
+    /// The command as one string, as `ps` shows it (see [`ContainerRecord::command_line`]).
+    pub fn command_line(&self) -> String {
+        command_line(&self.path, &self.args)
+    }
+
+    /// The creation time.
+    pub fn created_time(&self) -> SystemTime {
+        parse_time(&self.created).unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+}
+
+impl From<&ContainerRecord> for ContainerSummary {
+    fn from(record: &ContainerRecord) -> Self {
+        ContainerSummary {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            created: record.created.clone(),
+            image: record.image.clone(),
+            image_id: record.image_id.clone(),
+            path: record.path.clone(),
+            args: record.args.clone(),
+            config: SummaryConfig {
+                labels: record.config.labels.clone(),
+            },
+            state: record.state.clone(),
+        }
+    }
+}
+
+/// The most threads a listing reads records with: reading is mostly the
+/// kernel's work of opening files, which spreads over the cores.
+const LISTING_THREADS: usize = 4;
+
+/// Room for a record in one read (they are under 1 KiB; a bigger one grows it).
+const RECORD_BUFFER: usize = 4096;
 
 /// The pid and start time of the calling process.
 pub fn own_pid_and_start_time() -> (i32, u64) {
@@ -413,6 +500,87 @@ impl Containers {
         Ok(records)
     }
 
+    // ANCHOR: list_summaries
+    /// Every container as `ps` lists it, reconciled; a container removed while
+    /// listing is skipped. Records are read without their locks: each is
+    /// replaced whole by a rename, so a reader sees the old one or the new one.
+    /// Only a stale record takes its lock, to be reconciled.
+    pub fn summaries(&self) -> Result<Vec<ContainerSummary>, RecordError> {
+        let ids = self.ids()?;
+        let dir = File::open(&self.dir).map_err(|source| RecordError::Io {
+            what: "opening",
+            path: self.dir.clone(),
+            source,
+        })?;
+        // Each reader takes the next record no reader has taken yet, so a
+        // reader the scheduler holds back does not hold back the listing.
+        let next = AtomicUsize::new(0);
+        let readers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(LISTING_THREADS)
+            .min(ids.len());
+        let parts = std::thread::scope(|scope| {
+            let running: Vec<_> = (0..readers)
+                .map(|_| scope.spawn(|| self.read_summaries(&dir, &ids, &next)))
+                .collect();
+            running
+                .into_iter()
+                .map(|reader| reader.join().expect("a record reader does not panic"))
+                .collect::<Vec<_>>()
+        });
+        let mut summaries = Vec::with_capacity(ids.len());
+        for part in parts {
+            for summary in part? {
+                if !summary.state.is_stale() {
+                    summaries.push(summary);
+                    continue;
+                }
+                match self.reconcile(&summary.id) {
+                    Ok(record) => summaries.push(ContainerSummary::from(&record)),
+                    Err(RecordError::Missing { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(summaries)
+    }
+    // ANCHOR_END: list_summaries
+
+    /// The summaries of the `ids` this reader takes (`next` is the first one
+    /// not taken), read through `dir` (the containers directory) into one
+    /// buffer: a path relative to an open directory spares the kernel walking
+    /// the whole path again for each record.
+    fn read_summaries(
+        &self,
+        dir: &File,
+        ids: &[String],
+        next: &AtomicUsize,
+    ) -> Result<Vec<ContainerSummary>, RecordError> {
+        let mut buffer = vec![0; RECORD_BUFFER];
+        let mut summaries = Vec::new();
+        while let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let relative = format!("{id}/container.json");
+            let length = match read_at(dir, &relative, &mut buffer) {
+                Ok(length) => length,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(source) => {
+                    return Err(RecordError::Io {
+                        what: "reading",
+                        path: self.dir.join(relative),
+                        source,
+                    });
+                }
+            };
+            let summary =
+                serde_json::from_slice(&buffer[..length]).map_err(|e| RecordError::Corrupt {
+                    path: self.dir.join(&relative),
+                    reason: e.to_string(),
+                })?;
+            summaries.push(summary);
+        }
+        Ok(summaries)
+    }
+
     /// The record of `id`, reconciled with what the kernel shows.
     pub fn get(&self, id: &str) -> Result<ContainerRecord, RecordError> {
         let record = self.load(id)?;
@@ -470,6 +638,32 @@ impl Containers {
                 source: e,
             }),
             _ => Ok(()),
+        }
+    }
+}
+
+/// Reads the file `path` (relative to the directory `dir`) into `buffer`,
+/// growing it when needed; the length read. `read_to_end` would first ask the
+/// file's size and position: two more system calls per record.
+fn read_at(dir: &File, path: &str, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    use nix::fcntl::{OFlag, openat};
+    let fd = openat(
+        dir,
+        path,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    let mut file = File::from(fd);
+    let mut length = 0;
+    loop {
+        if length == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        match file.read(&mut buffer[length..]) {
+            Ok(0) => return Ok(length),
+            Ok(read) => length += read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -603,6 +797,69 @@ mod tests {
         assert_eq!(
             containers.load(&record.id).unwrap().state.status,
             Status::Exited
+        );
+    }
+
+    #[test]
+    fn summaries_read_what_the_records_hold_and_reconcile_the_stale() {
+        let tmp = tempfile::tempdir().unwrap();
+        let containers = Containers::at(tmp.path().to_path_buf());
+        let created = sample(&hex('1'), "created");
+        let mut running = sample(&hex('2'), "running");
+        running.state.status = Status::Running;
+        (
+            running.state.supervisor_pid,
+            running.state.supervisor_start_time,
+        ) = own_pid_and_start_time();
+        running.config.labels.insert("tier".into(), "front".into());
+        let mut orphan = sample(&hex('3'), "orphan");
+        orphan.state.status = Status::Running;
+        orphan.state.supervisor_pid = i32::MAX - 1;
+        for record in [&created, &running, &orphan] {
+            containers.create(record).unwrap();
+        }
+        // A container being created: its directory is there, its record not yet.
+        fs::create_dir(containers.dir(&hex('4'))).unwrap();
+
+        let mut listed = containers.summaries().unwrap();
+        listed.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(listed.len(), 3);
+        assert_eq!(listed[0], ContainerSummary::from(&created));
+        assert_eq!(listed[1], ContainerSummary::from(&running));
+        assert_eq!(listed[1].command_line(), running.command_line());
+        assert_eq!(listed[2].state.status, Status::Exited);
+        assert_eq!(listed[2].state.exit_code, 255);
+        assert_eq!(
+            containers.load(&orphan.id).unwrap().state.status,
+            Status::Exited
+        );
+    }
+
+    #[test]
+    fn a_damaged_record_fails_the_listing_with_its_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let containers = Containers::at(tmp.path().to_path_buf());
+        containers.create(&sample(&hex('5'), "fine")).unwrap();
+        fs::create_dir(containers.dir(&hex('6'))).unwrap();
+        fs::write(containers.dir(&hex('6')).join("container.json"), "{").unwrap();
+        match containers.summaries() {
+            Err(RecordError::Corrupt { path, .. }) => {
+                assert!(path.starts_with(containers.dir(&hex('6'))))
+            }
+            other => panic!("a damaged record listed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_record_bigger_than_the_buffer_is_read_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let containers = Containers::at(tmp.path().to_path_buf());
+        let mut big = sample(&hex('7'), "big");
+        big.args = vec!["x".repeat(3 * RECORD_BUFFER)];
+        containers.create(&big).unwrap();
+        assert_eq!(
+            containers.summaries().unwrap(),
+            vec![ContainerSummary::from(&big)]
         );
     }
 
