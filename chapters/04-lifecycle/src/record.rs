@@ -13,6 +13,8 @@ use std::time::SystemTime;
 use berth_engine::state::{Durability, Lock, atomic_write, lock, replace};
 use berth_engine::{Engine, Error};
 use berth_isolation::runtime::record::{is_alive, start_time};
+use nix::fcntl::{OFlag, openat};
+use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
 
 use crate::restart::RestartPolicy;
@@ -547,9 +549,7 @@ impl Containers {
     // ANCHOR_END: list_summaries
 
     /// The summaries of the `ids` this reader takes (`next` is the first one
-    /// not taken), read through `dir` (the containers directory) into one
-    /// buffer: a path relative to an open directory spares the kernel walking
-    /// the whole path again for each record.
+    /// not taken), each read into the same buffer.
     fn read_summaries(
         &self,
         dir: &File,
@@ -559,26 +559,57 @@ impl Containers {
         let mut buffer = vec![0; RECORD_BUFFER];
         let mut summaries = Vec::new();
         while let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let relative = format!("{id}/container.json");
-            let length = match read_at(dir, &relative, &mut buffer) {
-                Ok(length) => length,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(source) => {
-                    return Err(RecordError::Io {
-                        what: "reading",
-                        path: self.dir.join(relative),
-                        source,
-                    });
-                }
-            };
-            let summary =
-                serde_json::from_slice(&buffer[..length]).map_err(|e| RecordError::Corrupt {
-                    path: self.dir.join(&relative),
-                    reason: e.to_string(),
-                })?;
-            summaries.push(summary);
+            match self.read_summary(dir, id, &mut buffer) {
+                Ok(summary) => summaries.push(summary),
+                Err(RecordError::Missing { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(summaries)
+    }
+
+    /// The summary of container `id`, read through `dir` (the containers
+    /// directory) into `buffer`, which grows if the record needs it: a path
+    /// relative to an open directory spares the kernel walking the whole path
+    /// again, and reading by hand spares the two system calls `read_to_end`
+    /// makes first to learn the file's size and position.
+    fn read_summary(
+        &self,
+        dir: &File,
+        id: &str,
+        buffer: &mut Vec<u8>,
+    ) -> Result<ContainerSummary, RecordError> {
+        let relative = format!("{id}/container.json");
+        let failed = |source: io::Error| match source.kind() {
+            io::ErrorKind::NotFound => RecordError::Missing { id: id.into() },
+            _ => RecordError::Io {
+                what: "reading",
+                path: self.dir.join(&relative),
+                source,
+            },
+        };
+        // ANCHOR: read_summary
+        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        let fd =
+            openat(dir, relative.as_str(), flags, Mode::empty()).map_err(|e| failed(e.into()))?;
+        let mut file = File::from(fd);
+        let mut length = 0;
+        loop {
+            if length == buffer.len() {
+                buffer.resize(buffer.len() * 2, 0);
+            }
+            match file.read(&mut buffer[length..]) {
+                Ok(0) => break,
+                Ok(read) => length += read,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        serde_json::from_slice(&buffer[..length]).map_err(|e| RecordError::Corrupt {
+            path: self.dir.join(&relative),
+            reason: e.to_string(),
+        })
+        // ANCHOR_END: read_summary
     }
 
     /// The record of `id`, reconciled with what the kernel shows.
@@ -638,32 +669,6 @@ impl Containers {
                 source: e,
             }),
             _ => Ok(()),
-        }
-    }
-}
-
-/// Reads the file `path` (relative to the directory `dir`) into `buffer`,
-/// growing it when needed; the length read. `read_to_end` would first ask the
-/// file's size and position: two more system calls per record.
-fn read_at(dir: &File, path: &str, buffer: &mut Vec<u8>) -> io::Result<usize> {
-    use nix::fcntl::{OFlag, openat};
-    let fd = openat(
-        dir,
-        path,
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )?;
-    let mut file = File::from(fd);
-    let mut length = 0;
-    loop {
-        if length == buffer.len() {
-            buffer.resize(buffer.len() * 2, 0);
-        }
-        match file.read(&mut buffer[length..]) {
-            Ok(0) => return Ok(length),
-            Ok(read) => length += read,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
         }
     }
 }
