@@ -66,6 +66,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     util::require_root("the benchmark")?;
     util::build_release()?;
     let scratch = tempfile::Builder::new().prefix("berth-bench-").tempdir()?;
+    let _state = RunState::mount(scratch.path())?;
     let rootfs = scratch.path().join("rootfs");
     rootfs::build(&rootfs)?;
     // chapter 04 compares its start with crun's on the same root filesystem.
@@ -130,11 +131,12 @@ fn start_rows(
             .arg("--rootfs")
             .arg(rootfs)
             .arg("true")
-            .env("BERTH_ROOT", scratch.join("berth-root"));
+            .env("BERTH_ROOT", scratch.join("berth-root"))
+            .env("BERTH_RUN", RunState::dir(scratch, "ch01"));
         rows.push(("berth (ch01)", measure(&mut berth, runs)?));
     }
     let mut moved_hugetlb = false;
-    let peers = measure_peers(&bundle, runs, &mut moved_hugetlb);
+    let peers = measure_peers(scratch, &bundle, runs, &mut moved_hugetlb);
     // Give hugetlb back to the v2 tree even when a peer failed.
     if moved_hugetlb {
         restore_hugetlb()?;
@@ -145,6 +147,7 @@ fn start_rows(
 
 /// Times crun and runc where installed; sets `moved_hugetlb` when crun needed it moved.
 fn measure_peers(
+    scratch: &Path,
     bundle: &Path,
     runs: usize,
     moved_hugetlb: &mut bool,
@@ -158,6 +161,7 @@ fn measure_peers(
         let mut peer = PeerRun {
             tool: tool.to_string(),
             bundle: bundle.to_path_buf(),
+            state: RunState::dir(scratch, tool),
         };
         if tool == "crun" && !succeeds(&mut peer) {
             *moved_hugetlb = move_hugetlb_to_v1()?;
@@ -247,14 +251,54 @@ impl Start for Command {
 struct PeerRun {
     tool: String,
     bundle: PathBuf,
+    /// Its `--root`, on the state tmpfs.
+    state: PathBuf,
 }
 
 impl Start for PeerRun {
     fn start(&mut self, index: usize) -> Command {
         let mut cmd = Command::new(&self.tool);
         let id = format!("berth-bench-{}-{index}", std::process::id());
+        cmd.arg("--root").arg(&self.state);
         cmd.args(["run", "--bundle"]).arg(&self.bundle).arg(id);
         cmd
+    }
+}
+
+/// A tmpfs for every tool's runtime state, as `/run` is on a real host (on some
+/// machines, this one too, `/run` is on the root disk, and every pid file and
+/// state file would then cost a disk inode): berth's `BERTH_RUN`, crun's and
+/// runc's `--root`; the oracle dockerd's exec root is one too (see `oracle`).
+struct RunState {
+    mount: PathBuf,
+}
+
+impl RunState {
+    fn mount(scratch: &Path) -> anyhow::Result<Self> {
+        let mount = Self::mount_point(scratch);
+        std::fs::create_dir_all(&mount)?;
+        util::run(
+            Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "mode=0700", "berth-bench"])
+                .arg(&mount),
+        )?;
+        Ok(RunState { mount })
+    }
+
+    /// Where the tmpfs is mounted.
+    fn mount_point(scratch: &Path) -> PathBuf {
+        scratch.join("run")
+    }
+
+    /// The state directory of `tool` on the tmpfs.
+    fn dir(scratch: &Path, tool: &str) -> PathBuf {
+        Self::mount_point(scratch).join(tool)
+    }
+}
+
+impl Drop for RunState {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
     }
 }
 

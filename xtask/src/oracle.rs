@@ -37,6 +37,17 @@ pub fn start() -> anyhow::Result<Oracle> {
     util::require_root("the oracle dockerd")?;
     let dockerd = util::require_tool("dockerd", "docker.io")?;
     stop_stale()?;
+    // On a tmpfs, as /run is on a real host (here /run may be on the root disk);
+    // `clean_roots` unmounts it.
+    fs::create_dir_all(EXEC_ROOT)?;
+    util::run(Command::new("mount").args([
+        "-t",
+        "tmpfs",
+        "-o",
+        "mode=0700",
+        "berth-oracle",
+        EXEC_ROOT,
+    ]))?;
     let log = util::target_dir().join("oracle/dockerd.log");
     fs::create_dir_all(log.parent().expect("the log has a directory"))?;
     let log_file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;

@@ -184,7 +184,7 @@ impl Berth {
         Berth {
             binary: util::built_binary("release", binary),
             root: scratch.join(format!("{name}-root")),
-            run: scratch.join(format!("{name}-run")),
+            run: super::RunState::dir(scratch, name),
             env: Vec::new(),
         }
     }

@@ -115,7 +115,8 @@ fn write_big_archive(scratch: &Path, rootfs: &Path, archive: &Path) -> anyhow::R
     Ok(())
 }
 
-/// No container is left in either state root and nothing is mounted under `scratch`.
+/// No container is left in either state root and nothing is mounted under
+/// `scratch` but the bench's own state tmpfs.
 fn check_nothing_left(scratch: &Path, roots: &[&Berth]) -> anyhow::Result<()> {
     for berth in roots {
         let left = berth.ok(&["ps", "-aq"])?;
@@ -124,9 +125,14 @@ fn check_nothing_left(scratch: &Path, roots: &[&Berth]) -> anyhow::Result<()> {
         }
     }
     let mountinfo = fs::read_to_string("/proc/self/mountinfo")?;
-    let scratch = scratch.to_string_lossy();
-    if let Some(line) = mountinfo.lines().find(|line| line.contains(&*scratch)) {
-        bail!("a mount is left under {scratch}: {line}");
+    let state = super::RunState::mount_point(scratch);
+    let left = mountinfo.lines().find(|line| {
+        line.split(' ')
+            .nth(4)
+            .is_some_and(|point| Path::new(point).starts_with(scratch) && Path::new(point) != state)
+    });
+    if let Some(line) = left {
+        bail!("a mount is left under {}: {line}", scratch.display());
     }
     Ok(())
 }
