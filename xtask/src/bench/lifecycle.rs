@@ -1,9 +1,11 @@
 //! Chapter 04's rows: a container's life driven from the CLI, berth against the
 //! oracle dockerd and crun.
 //!
-//! - `run --rm IMAGE true`: `ch04` against `docker run --rm` and against `crun run`
-//!   on the same root filesystem (the crun times of the first section);
-//! - `create` then `rm` of one container, timed together;
+//! - `run --rm IMAGE true`: `berth` (the whole tool: chapter 05's overlay) and
+//!   `ch04` (chapter 03's copy of the image at each create) against `docker run
+//!   --rm` and against `crun run` on the same root filesystem (the crun times of
+//!   the first section); the targets are read off the first row, `berth`;
+//! - `create` then `rm` of one container, timed together, the same tools;
 //! - `ps -a` over [`PS_CONTAINERS`] created containers, berth's and docker's alike.
 //!
 //! berth and docker run the same image: the bench root filesystem as a one-layer
@@ -56,29 +58,37 @@ impl Row {
 pub fn run(scratch: &Path, rootfs: &Path, runs: usize, peers: &Peers) -> anyhow::Result<()> {
     let archive = scratch.join("busybox-image.tar");
     berth_tests::oracle::write_docker_archive(&[rootfs.to_path_buf()], IMAGE, &archive);
-    let berth = Berth::new(scratch, "lifecycle", "ch04");
-    berth.ok(&[
-        OsStr::new("load"),
-        OsStr::new("-q"),
-        OsStr::new("-i"),
-        archive.as_os_str(),
-    ])?;
+    let tools = [
+        ("berth (overlay)", Berth::new(scratch, "lifecycle", "berth")),
+        ("ch04 (copy)", Berth::new(scratch, "lifecycle-ch04", "ch04")),
+    ];
+    for (_, berth) in &tools {
+        berth.ok(&[
+            OsStr::new("load"),
+            OsStr::new("-q"),
+            OsStr::new("-i"),
+            archive.as_os_str(),
+        ])?;
+    }
     if peers.docker {
         let archive = archive.to_string_lossy();
         output(docker(&["load", "-q", "-i", &archive]))?;
     }
 
-    let mut start = vec![Row::new(
-        "berth (ch04)",
-        time_runs(runs, || berth.ok(&["run", "--rm", IMAGE, "true"]))?,
-    )];
-    let mut create_rm = vec![Row::new(
-        "berth (ch04)",
-        time_runs(runs, || {
-            let id = berth.ok(&["create", IMAGE, "true"])?;
-            berth.ok(&["rm", id.trim()]).map(drop)
-        })?,
-    )];
+    let (mut start, mut create_rm) = (Vec::new(), Vec::new());
+    for (tool, berth) in &tools {
+        start.push(Row::new(
+            *tool,
+            time_runs(runs, || berth.ok(&["run", "--rm", IMAGE, "true"]))?,
+        ));
+        create_rm.push(Row::new(
+            *tool,
+            time_runs(runs, || {
+                let id = berth.ok(&["create", IMAGE, "true"])?;
+                berth.ok(&["rm", id.trim()]).map(drop)
+            })?,
+        ));
+    }
     if peers.docker {
         start.push(Row::new(
             "docker",
@@ -95,9 +105,11 @@ pub fn run(scratch: &Path, rootfs: &Path, runs: usize, peers: &Peers) -> anyhow:
     if let Some(crun) = peers.crun_start {
         start.push(Row::new("crun run, same rootfs", crun.to_vec()));
     }
-    let left = berth.ok(&["ps", "-aq"])?;
-    if !left.trim().is_empty() {
-        bail!("containers left after the start and create rows: {left}");
+    for (tool, berth) in &tools {
+        let left = berth.ok(&["ps", "-aq"])?;
+        if !left.trim().is_empty() {
+            bail!("{tool}: containers left after the start and create rows: {left}");
+        }
     }
     let ps = ps_rows(scratch, rootfs, runs, peers.docker)?;
 

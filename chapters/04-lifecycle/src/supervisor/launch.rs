@@ -3,11 +3,12 @@
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use berth_engine::{Engine, Error, QuickMoves, Result};
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
 use super::protocol::read_line;
 
@@ -23,8 +24,20 @@ pub struct Handshake {
 /// container's init is in its cgroup.
 pub fn spawn(engine: &Engine, id: &str, quick: Option<QuickMoves>) -> Result<Handshake> {
     let _quick = quick.or_else(|| engine.cgroups().and_then(|c| c.keep_moves_quick()));
-    let (ours, theirs) =
-        UnixStream::pair().map_err(|e| Error::usage(format!("socket pair: {e}")))?;
+    // Their end is made inheritable (no close-on-exec) so that the command
+    // needs no code run between fork and exec, and std can spawn it with
+    // posix_spawn, without copying this process's page tables; this command
+    // starts no other process meanwhile that could inherit it.
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::empty(),
+    )
+    .map_err(|e| Error::usage(format!("socket pair: {e}")))?;
+    fcntl(&ours, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
+        .map_err(|e| Error::usage(format!("socket pair: {e}")))?;
+    let ours = UnixStream::from(ours);
     let fd = theirs.as_raw_fd();
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
     let mut command = Command::new(exe);
@@ -33,15 +46,6 @@ pub fn spawn(engine: &Engine, id: &str, quick: Option<QuickMoves>) -> Result<Han
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: fcntl is async-signal-safe; it lets the supervisor inherit its end.
-    unsafe {
-        command.pre_exec(move || {
-            let rc = libc::fcntl(fd, libc::F_SETFD, 0);
-            nix::errno::Errno::result(rc)
-                .map(drop)
-                .map_err(std::io::Error::from)
-        });
-    }
     // The middle process of the double fork exits at once.
     let status = command
         .status()
