@@ -100,7 +100,7 @@ fn update() -> anyhow::Result<()> {
 /// Builds the chapter binaries and returns the directory holding them.
 fn fresh_binaries() -> anyhow::Result<PathBuf> {
     util::run(util::cargo().args(["build", "--workspace", "--bins"]))?;
-    Ok(util::target_dir().join("debug"))
+    Ok(util::profile_dir("debug"))
 }
 
 fn relative(path: &Path) -> String {

@@ -152,9 +152,18 @@ pub fn build_release() -> anyhow::Result<()> {
     run(cargo().args(["build", "--release", "--workspace", "--bins"]))
 }
 
+/// The target every binary is built for (`.cargo/config.toml` names it, so
+/// that the static-linking flags stay off build scripts).
+pub const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// Where the binaries of `profile` ("debug" or "release") land.
+pub fn profile_dir(profile: &str) -> PathBuf {
+    target_dir().join(TARGET).join(profile)
+}
+
 /// The path of the binary `name` built with `profile` ("debug" or "release").
 pub fn built_binary(profile: &str, name: &str) -> PathBuf {
-    target_dir().join(profile).join(name)
+    profile_dir(profile).join(name)
 }
 
 /// Fails early, naming the package to install, when the command `name` is not on `PATH`.
