@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, umount2};
 use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::{ForkResult, fork};
 
 use super::error::StorageError;
 
@@ -51,48 +50,80 @@ pub fn options(lowers: &[String], upper: &str, work: &str) -> Result<String, Sto
 /// Mounts an overlay with `options` on `target`, in a child process whose
 /// working directory is `from`, so the relative paths of the options (short
 /// enough for 127 layers) resolve there. The child changes directory, not this
-/// process, which may have threads (the supervisor), so it only makes system
-/// calls with what was prepared before the fork.
+/// process, which may have threads (the supervisor).
+///
+/// The child is a `CLONE_VM | CLONE_VFORK` clone: it runs on a small stack of
+/// its own in this process's memory, so no page table is copied (a fork of the
+/// supervisor took 0.7 ms), and this process waits, suspended, until it exits.
+/// It has its own working directory (no `CLONE_FS`), and it only makes the two
+/// system calls, on strings made before the clone.
 pub fn mount_from(from: &Path, options: &str, target: &Path) -> Result<(), StorageError> {
     let mount_error = |source| StorageError::Mount {
         target: target.to_path_buf(),
         source,
     };
     let c = |path: &Path| CString::new(path.as_os_str().as_bytes()).expect("a path has no NUL");
-    let (from_c, target_c) = (c(from), c(target));
-    let options_c = CString::new(options).expect("options have no NUL");
-    let overlay = c"overlay";
-    // SAFETY: the child calls only chdir, mount and _exit, all async-signal-safe,
-    // on strings made before the fork.
-    match unsafe { fork() }.map_err(mount_error)? {
-        ForkResult::Child => unsafe {
-            let code = if libc::chdir(from_c.as_ptr()) != 0
-                || libc::mount(
-                    overlay.as_ptr(),
-                    target_c.as_ptr(),
-                    overlay.as_ptr(),
-                    0,
-                    options_c.as_ptr().cast(),
-                ) != 0
-            {
-                *libc::__errno_location()
-            } else {
-                0
-            };
-            libc::_exit(code)
-        },
-        ForkResult::Parent { child } => loop {
-            match waitpid(child, None) {
-                Ok(WaitStatus::Exited(_, 0)) => return Ok(()),
-                Ok(WaitStatus::Exited(_, errno)) => {
-                    return Err(mount_error(Errno::from_raw(errno)));
-                }
-                Ok(_) => return Err(mount_error(Errno::ECHILD)),
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(mount_error(e)),
-            }
-        },
+    let call = MountCall {
+        from: c(from),
+        target: c(target),
+        options: CString::new(options).expect("options have no NUL"),
+    };
+    let mut stack = vec![0u8; CHILD_STACK];
+    // The stack grows down: the child starts at the top, 16-byte aligned.
+    let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
+    // SAFETY: `mount_in_child` reads `call` and touches nothing else of ours;
+    // `call` and `stack` outlive the child, because CLONE_VFORK suspends this
+    // thread until the child has exited.
+    let pid = unsafe {
+        libc::clone(
+            mount_in_child,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            std::ptr::from_ref(&call).cast_mut().cast(),
+        )
+    };
+    let child = nix::unistd::Pid::from_raw(Errno::result(pid).map_err(mount_error)?);
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, 0)) => return Ok(()),
+            Ok(WaitStatus::Exited(_, errno)) => return Err(mount_error(Errno::from_raw(errno))),
+            Ok(_) => return Err(mount_error(Errno::ECHILD)),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(mount_error(e)),
+        }
     }
+}
+
+/// What the mounting child needs, prepared before the clone.
+struct MountCall {
+    from: CString,
+    target: CString,
+    options: CString,
+}
+
+/// The mounting child's stack: it makes two system calls.
+const CHILD_STACK: usize = 64 * 1024;
+
+/// The mounting child: changes directory and mounts; its exit code is 0 or the errno.
+extern "C" fn mount_in_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `MountCall` that `mount_from` keeps alive until we exit.
+    let call = unsafe { &*(arg as *const MountCall) };
+    let overlay = c"overlay";
+    // SAFETY: chdir and mount on NUL-terminated strings that outlive this call.
+    unsafe {
+        if libc::chdir(call.from.as_ptr()) != 0
+            || libc::mount(
+                overlay.as_ptr(),
+                call.target.as_ptr(),
+                overlay.as_ptr(),
+                0,
+                call.options.as_ptr().cast(),
+            ) != 0
+        {
+            return *libc::__errno_location();
+        }
+    }
+    0
 }
 // ANCHOR_END: mount_from
 
