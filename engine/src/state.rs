@@ -53,6 +53,10 @@ impl Paths {
 
 /// Creates `dir` (and its parents) with mode 0700 when it does not exist.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    // Almost always there: one stat, where a mkdir that fails takes two calls.
+    if dir.is_dir() {
+        return Ok(());
+    }
     match fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
