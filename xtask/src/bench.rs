@@ -314,6 +314,9 @@ fn succeeds(runner: &mut impl Start) -> bool {
 /// Times `runs` runs after a warm-up; fails on the first run that does not exit 0.
 fn measure(runner: &mut impl Start, runs: usize) -> anyhow::Result<Vec<Duration>> {
     let mut times = Vec::with_capacity(runs);
+    // As in `lifecycle::time_runs`: earlier writes are flushed before timing.
+    // SAFETY: sync has no arguments and cannot fail.
+    unsafe { libc::sync() };
     for index in 0..WARM_UP + runs {
         let mut cmd = runner.start(index);
         let started = Instant::now();
