@@ -17,7 +17,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -313,15 +313,11 @@ fn succeeds(runner: &mut impl Start) -> bool {
 
 /// Times `runs` runs after a warm-up; fails on the first run that does not exit 0.
 fn measure(runner: &mut impl Start, runs: usize) -> anyhow::Result<Vec<Duration>> {
-    let mut times = Vec::with_capacity(runs);
-    // As in `lifecycle::time_runs`: earlier writes are flushed before timing.
-    // SAFETY: sync has no arguments and cannot fail.
-    unsafe { libc::sync() };
-    for index in 0..WARM_UP + runs {
+    let mut index = 0;
+    lifecycle::time_runs(runs, || {
         let mut cmd = runner.start(index);
-        let started = Instant::now();
+        index += 1;
         let output = cmd.stdin(Stdio::null()).stdout(Stdio::null()).output()?;
-        let took = started.elapsed();
         if !output.status.success() {
             bail!(
                 "`{}` failed ({}): {}",
@@ -330,11 +326,8 @@ fn measure(runner: &mut impl Start, runs: usize) -> anyhow::Result<Vec<Duration>
                 String::from_utf8_lossy(&output.stderr).trim()
             );
         }
-        if index >= WARM_UP {
-            times.push(took);
-        }
-    }
-    Ok(times)
+        Ok(())
+    })
 }
 
 const HUGETLB: &str = "/sys/fs/cgroup/hugetlb";
