@@ -154,6 +154,14 @@ impl RuntimeError {
         let what = what.into();
         move |source| RuntimeError::Io { what, source }
     }
+
+    /// A step the cgroup driver refused, with what was being done.
+    pub fn cgroup(what: &'static str) -> impl FnOnce(Error) -> Self {
+        move |e| RuntimeError::Cgroup {
+            what,
+            message: e.message().to_string(),
+        }
+    }
 }
 
 impl From<RuntimeError> for Error {

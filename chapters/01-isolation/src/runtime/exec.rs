@@ -358,10 +358,9 @@ impl Run<'_> {
         if let Some(cgroups) = self.engine.cgroups() {
             cgroups
                 .join(self.spec, pid.as_raw())
-                .map_err(|e| RuntimeError::Cgroup {
-                    what: "putting the process in the container's cgroup",
-                    message: e.message().to_string(),
-                })?;
+                .map_err(RuntimeError::cgroup(
+                    "putting the process in the container's cgroup",
+                ))?;
         }
         channel
             .send(&Message::Go, None)

@@ -80,20 +80,17 @@ pub fn launch(
         return Err(RuntimeError::LimitsNeedCgroups);
     }
     let cgroup_mounts = match cgroups {
-        Some(c) => c.mounts(&bundle.spec).map_err(|e| RuntimeError::Cgroup {
-            what: "finding the container's cgroup",
-            message: e.message().to_string(),
-        })?,
+        Some(c) => c
+            .mounts(&bundle.spec)
+            .map_err(RuntimeError::cgroup("finding the container's cgroup"))?,
         None => vec![],
     };
     join_pid_namespace(bundle)?;
     // Made before clone, so the init can bind the directories while the runtime
     // moves it in (see `drive`).
     if let Some(c) = cgroups {
-        c.create(&bundle.spec).map_err(|e| RuntimeError::Cgroup {
-            what: "creating the container's cgroup",
-            message: e.message().to_string(),
-        })?;
+        c.create(&bundle.spec)
+            .map_err(RuntimeError::cgroup("creating the container's cgroup"))?;
     }
     let (ours, theirs) = channel::pair()
         .map_err(RuntimeError::sys("creating the init channel"))
@@ -178,10 +175,7 @@ fn drive(
     if let Some(cgroups) = engine.cgroups() {
         cgroups
             .join(&bundle.spec, pid.as_raw())
-            .map_err(|e| RuntimeError::Cgroup {
-                what: "putting the container in its cgroup",
-                message: e.message().to_string(),
-            })?;
+            .map_err(RuntimeError::cgroup("putting the container in its cgroup"))?;
     }
     // An init that failed while we waited has closed its end: its report is
     // still in the channel, and the loop below reads it.
