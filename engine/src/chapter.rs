@@ -1,6 +1,7 @@
 //! Chapters as plug-ins: the [`Chapter`] trait, its slots, and the [`Engine`] that
 //! holds the registered chapters and asks them in order.
 
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -75,11 +76,10 @@ pub trait Cgroups: Sync {
     /// Moves `pid` into the container's existing cgroup (`exec`): no cgroup is
     /// made and no limit written; a missing cgroup is an error.
     fn join(&self, spec: &Spec, pid: i32) -> Result<()>;
-    /// Starts keeping moves into cgroups quick until the value is dropped (see
-    /// [`QuickMoves`]); `None` when the driver cannot.
-    fn keep_moves_quick(&self) -> Option<QuickMoves> {
-        None
-    }
+    /// Opens what a new process of the container needs to start inside its
+    /// existing cgroup with no other process moving it (see [`Placement`]); a
+    /// missing cgroup is an error.
+    fn placement(&self, spec: &Spec) -> Result<Placement>;
     /// [`Cgroups::create`], then [`Cgroups::join`]; a failed join removes the cgroup.
     fn enter(&self, spec: &Spec, pid: i32) -> Result<()> {
         self.create(spec)?;
@@ -107,32 +107,45 @@ pub trait Cgroups: Sync {
 }
 // ANCHOR_END: cgroups_slot
 
-/// While alive, a background thread keeps the kernel ready for cgroup moves.
+// ANCHOR: placement
+/// How a new process of a container gets into its cgroup without waiting.
 ///
-/// Every move of a process into a cgroup takes one kernel-wide lock for
-/// writing, and the first writer after a quiet spell waits for an RCU grace
-/// period (8–20 ms here) before it gets it; a writer that comes within a grace
-/// period of the last one does not wait. A command about to start a container
-/// keeps that window open with harmless moves (its own process into the cgroup
-/// it is already in), so that the runtime's move of the container's init is
-/// quick. Dropping the value stops the thread.
+/// Moving another process by writing its pid to `cgroup.procs` takes a
+/// kernel-wide lock for writing, and the first writer after a quiet spell waits
+/// for an RCU grace period (8–20 ms here). Two ways in skip that lock: a
+/// process born in the cgroup, and a single-threaded process moving itself.
 #[derive(Debug)]
-pub struct QuickMoves {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+pub enum Placement {
+    /// cgroup v2: the cgroup's directory, which `clone3` takes with
+    /// `CLONE_INTO_CGROUP` so that the child is born in it.
+    BornInto(OwnedFd),
+    /// cgroup v1: the `tasks` file of every hierarchy. The new process, while it
+    /// has one thread, writes `0` (itself) to each: a move of the writer's own
+    /// single thread needs only the cgroup mutex.
+    MovesItself(Vec<std::fs::File>),
 }
 
-impl QuickMoves {
-    /// The handle of a thread that stops once `stop` is set.
-    pub fn new(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        QuickMoves { stop }
+impl Placement {
+    /// The directory to hand to `clone3`, if the child is to be born in it.
+    pub fn born_into(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Placement::BornInto(dir) => Some(dir.as_fd()),
+            Placement::MovesItself(_) => None,
+        }
     }
-}
 
-impl Drop for QuickMoves {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    /// Run by the new process itself, before it starts a thread or a child:
+    /// moves it in when it was not born there.
+    pub fn move_self(&self) -> std::io::Result<()> {
+        if let Placement::MovesItself(tasks) = self {
+            for mut file in tasks {
+                std::io::Write::write_all(&mut file, b"0")?;
+            }
+        }
+        Ok(())
     }
 }
+// ANCHOR_END: placement
 
 // ANCHOR: rootfs_slot
 /// How a container's root filesystem is made from an image and made ready.

@@ -25,7 +25,7 @@ pub mod prune;
 pub mod state;
 
 pub use chapter::{
-    Cgroups, Chapter, ContainerPlan, Engine, QuickMoves, ReferenceHolder, RootFilesystem,
+    Cgroups, Chapter, ContainerPlan, Engine, Placement, ReferenceHolder, RootFilesystem,
 };
 pub use error::{Error, Result};
 pub use oci_spec;

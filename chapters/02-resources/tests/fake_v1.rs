@@ -373,57 +373,41 @@ fn update_rewrites_limits_and_raises_memory_swap_first() {
     assert!(driver.update(&gone).is_err());
 }
 
-/// This process's own cgroup path in the v1 hierarchy `name`, from /proc/self/cgroup.
-fn own_cgroup(name: &str) -> Option<String> {
-    std::fs::read_to_string("/proc/self/cgroup")
-        .ok()?
-        .lines()
-        .find_map(|line| {
-            let mut fields = line.splitn(3, ':');
-            let (_, names, path) = (fields.next()?, fields.next()?, fields.next()?);
-            (names == name).then(|| path.trim_start_matches('/').to_string())
-        })
+#[test]
+fn placement_opens_every_tasks_file_and_the_new_process_writes_itself() {
+    let tree = fake_tree(ALL, "berth", "c1");
+    let spec = spec_for(&RunArgs::default(), "berth", "c1");
+    let placement = CgroupV1::new(tree.path()).placement(&spec).unwrap();
+    assert!(
+        placement.born_into().is_none(),
+        "v1 has no clone into a cgroup"
+    );
+    for hierarchy in ALL {
+        assert_eq!(read(container(tree.path(), hierarchy).join("tasks")), "");
+    }
+    placement.move_self().unwrap();
+    for hierarchy in ALL {
+        let dir = container(tree.path(), hierarchy);
+        assert_eq!(
+            read(dir.join("tasks")),
+            "0",
+            "{hierarchy}: `0` is the writer"
+        );
+        assert_eq!(read(dir.join("cgroup.procs")), "", "{hierarchy}");
+    }
+    assert_eq!(read(tree.path().join("systemd/cgroup.procs")), "");
 }
 
 #[test]
-fn quick_moves_rewrite_our_own_cgroup_until_dropped() {
-    let Some(own) = own_cgroup("pids") else {
-        eprintln!("skipped: this host has no v1 pids hierarchy");
-        return;
-    };
-    let tree = tempfile::tempdir().unwrap();
-    let procs = tree.path().join("pids").join(&own).join("cgroup.procs");
-    std::fs::create_dir_all(procs.parent().unwrap()).unwrap();
-    std::fs::write(&procs, "").unwrap();
-    let quick = CgroupV1::new(tree.path())
-        .keep_moves_quick()
-        .expect("a v1 tree with our own cgroup in it");
-    let ours = std::process::id().to_string();
-    let rewritten = |within: std::time::Duration| {
-        let started = std::time::Instant::now();
-        while started.elapsed() < within {
-            if std::fs::read_to_string(&procs).unwrap() == ours {
-                return true;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        false
-    };
+fn placement_refuses_a_missing_cgroup() {
+    let tree = fake_tree(ALL, "berth", "c1");
+    let gone = container(tree.path(), "freezer");
+    std::fs::remove_dir_all(&gone).unwrap();
+    let spec = spec_for(&RunArgs::default(), "berth", "c1");
+    let error = CgroupV1::new(tree.path()).placement(&spec).unwrap_err();
     assert!(
-        rewritten(std::time::Duration::from_secs(1)),
-        "no move written"
+        error.message().contains(&gone.display().to_string()),
+        "{error}"
     );
-    // Still writing: the next round puts our pid back.
-    std::fs::write(&procs, "").unwrap();
-    assert!(
-        rewritten(std::time::Duration::from_secs(1)),
-        "the thread stopped early"
-    );
-    drop(quick);
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    std::fs::write(&procs, "").unwrap();
-    assert!(
-        !rewritten(std::time::Duration::from_millis(50)),
-        "the thread goes on after the handle is dropped"
-    );
+    assert!(!gone.exists(), "placement never makes a cgroup");
 }

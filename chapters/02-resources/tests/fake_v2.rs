@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -281,6 +282,28 @@ fn join_refuses_a_missing_cgroup() {
     assert!(error.message().contains("does not exist"), "{error}");
     assert_eq!(error.exit_code(), 125);
     assert!(!tree.path().join("berth/gone").exists());
+}
+
+#[test]
+fn placement_opens_the_cgroup_directory_for_clone3() {
+    let (tree, driver, _) = fake_tree(ALL);
+    let placement = driver
+        .placement(&spec_for(&RunArgs::default(), "berth", "c1"))
+        .unwrap();
+    let dir = placement.born_into().expect("v2 clones into the cgroup");
+    let opened = std::fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).unwrap();
+    assert_eq!(opened, tree.path().join("berth/c1"));
+    placement.move_self().unwrap();
+    assert_eq!(
+        read(tree.path().join("berth/c1/cgroup.procs")),
+        "",
+        "nothing to move"
+    );
+    assert!(
+        driver
+            .placement(&spec_for(&RunArgs::default(), "berth", "gone"))
+            .is_err()
+    );
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! `/proc/PID/ns`), its cgroup, its root (the mount namespace's, since the init
 //! pivoted), and it is restricted as the init was: same user unless told
 //! otherwise, same capabilities, no_new_privs and seccomp filter. As for the
-//! init, this runtime process forks it, puts it in the cgroup, lets it go on,
-//! and hears of any failure before execve over the close-on-exec channel.
+//! init, this runtime process forks it into the cgroup, lets it go on, and
+//! hears of any failure before execve over the close-on-exec channel.
 //!
 //! - [`process`]: the process to run, from `--process FILE` or the spec;
 //! - [`target`]: the container's init, pinned, and its namespaces;
@@ -21,12 +21,14 @@ use std::path::{Path, PathBuf};
 use berth_engine::cli::RuntimeCommand;
 use berth_engine::oci_spec::runtime::{Process, Spec};
 use berth_engine::{Engine, Error};
+use nix::sched::CloneFlags;
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid};
+use nix::unistd::Pid;
 
 use super::channel::{self, Channel, Message};
 use super::error::{FailureKind, RuntimeError};
+use super::fork::{Forked, fork_into};
 use super::pty::{self, RawMode};
 use super::record::{StateDir, Status};
 use super::{signals, supervise};
@@ -313,29 +315,40 @@ impl Run<'_> {
         namespaces: Vec<target::Namespace>,
         sigmask: SigSet,
     ) -> Result<Started, ExecError> {
+        let placement = match self.engine.cgroups() {
+            Some(cgroups) => Some(
+                cgroups
+                    .placement(self.spec)
+                    .map_err(RuntimeError::cgroup("opening the container's cgroup"))?,
+            ),
+            None => None,
+        };
         target.join_pid_namespace_for_children()?;
         drop(target);
         let (ours, theirs) =
             channel::pair().map_err(RuntimeError::sys("creating the exec channel"))?;
+        let born_into = placement.as_ref().and_then(|p| p.born_into());
         // SAFETY: this runtime process is single-threaded, so the child may run
         // any code; it never returns from exec_child.
-        let fork =
-            unsafe { nix::unistd::fork() }.map_err(RuntimeError::sys("forking the process"))?;
-        let pid = match fork {
-            ForkResult::Child => {
+        let forked = unsafe { fork_into(CloneFlags::empty(), born_into) }
+            .map_err(RuntimeError::sys("forking the process"))?;
+        let pid = match forked {
+            Forked::Child => {
                 drop(ours);
                 enter::exec_child(ExecContext {
                     program: self.engine.program(),
                     process: self.process,
                     security: self.security,
+                    placement: placement.as_ref(),
                     namespaces,
                     channel: theirs,
                     sigmask,
                     detached: self.request.detach,
                 });
             }
-            ForkResult::Parent { child } => child,
+            Forked::Parent(child) => child,
         };
+        drop(placement);
         drop(theirs);
         drop(namespaces);
         let result = self.drive(&ours, pid);
@@ -347,20 +360,13 @@ impl Run<'_> {
     }
     // ANCHOR_END: exec_fork
 
-    /// The parent's half: pid file, cgroup, "go", then the child's reports
-    /// until end-of-file, which means it exec'd.
+    /// The parent's half: pid file, "go", then the child's reports until
+    /// end-of-file, which means it exec'd.
     fn drive(&self, channel: &Channel, pid: Pid) -> Result<Option<OwnedFd>, ExecError> {
         if let Some(path) = &self.request.pid_file {
             berth_engine::state::atomic_write(path, pid.to_string().as_bytes()).map_err(
                 RuntimeError::io(format!("writing the pid file {}", path.display())),
             )?;
-        }
-        if let Some(cgroups) = self.engine.cgroups() {
-            cgroups
-                .join(self.spec, pid.as_raw())
-                .map_err(RuntimeError::cgroup(
-                    "putting the process in the container's cgroup",
-                ))?;
         }
         channel
             .send(&Message::Go, None)

@@ -19,6 +19,7 @@ mod create;
 mod delete;
 pub mod error;
 pub mod exec;
+pub mod fork;
 pub mod init;
 mod kill;
 pub mod options;

@@ -1,11 +1,11 @@
 //! The runtime's side of starting a container: clone the init into its new
-//! namespaces, put it in its cgroup, let it go on, and wait for its verdict.
+//! namespaces and its cgroup, let it go on, and wait for its verdict.
 
 use std::os::fd::OwnedFd;
 
-use berth_engine::Engine;
 use berth_engine::oci_spec::runtime::{LinuxNamespaceType, Spec};
 use berth_engine::state::{Durability, replace};
+use berth_engine::{Cgroups, Engine, Placement};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::sys::wait::waitpid;
@@ -14,6 +14,7 @@ use nix::unistd::Pid;
 use super::bundle::Bundle;
 use super::channel::{self, Channel, Message};
 use super::error::RuntimeError;
+use super::fork::{Forked, fork_into};
 use super::init::{self, InitContext};
 use crate::security::ProcessSecurity;
 
@@ -86,12 +87,10 @@ pub fn launch(
         None => vec![],
     };
     join_pid_namespace(bundle)?;
-    // Made before clone, so the init can bind the directories while the runtime
-    // moves it in (see `drive`).
-    if let Some(c) = cgroups {
-        c.create(&bundle.spec)
-            .map_err(RuntimeError::cgroup("creating the container's cgroup"))?;
-    }
+    let placement = match cgroups {
+        Some(c) => Some(prepare_cgroup(c, &bundle.spec)?),
+        None => None,
+    };
     let (ours, theirs) = channel::pair()
         .map_err(RuntimeError::sys("creating the init channel"))
         .inspect_err(|_| remove_cgroup(engine, bundle))?;
@@ -101,39 +100,33 @@ pub fn launch(
     };
     // ANCHOR: clone_init
     let flags = clone_flags(bundle);
-    // SAFETY: a fork-style clone (no new stack): the child continues here as a
-    // copy of this single-threaded process, so it may run any code, and it never
-    // returns from container_init.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong,
-            0,
-            0,
-            0,
-            0,
-        )
-    };
-    let pid = nix::errno::Errno::result(rc)
+    let born_into = placement.as_ref().and_then(|p| p.born_into());
+    // SAFETY: this runtime process is single-threaded, so the child may run any
+    // code; it never returns from container_init.
+    let forked = unsafe { fork_into(flags, born_into) }
         .map_err(RuntimeError::sys("cloning the container's init"))
         .inspect_err(|_| remove_cgroup(engine, bundle))?;
-    if pid == 0 {
-        drop(ours);
-        init::container_init(InitContext {
-            program: engine.program(),
-            bundle,
-            security,
-            channel: Some(theirs),
-            exec_fifo,
-            sigmask,
-            cgroup_mounts,
-            cgroup_v2: crate::spec::cgroup_v2_host(),
-        });
-    }
+    let pid = match forked {
+        Forked::Child => {
+            drop(ours);
+            init::container_init(InitContext {
+                program: engine.program(),
+                bundle,
+                security,
+                channel: Some(theirs),
+                exec_fifo,
+                sigmask,
+                placement: placement.as_ref(),
+                cgroup_mounts,
+                cgroup_v2: crate::spec::cgroup_v2_host(),
+            });
+        }
+        Forked::Parent(pid) => pid,
+    };
     drop(theirs);
     drop(exec_fifo);
-    let pid = Pid::from_raw(pid as i32);
-    let result = drive(engine, bundle, &ours, pid, waits_on_fifo, pid_file);
+    drop(placement);
+    let result = drive(&ours, pid, waits_on_fifo, pid_file);
     if result.is_err() {
         let _ = kill(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);
@@ -141,6 +134,18 @@ pub fn launch(
     }
     // ANCHOR_END: clone_init
     result.map(|console| Launched { pid, console })
+}
+
+/// Makes the container's cgroup with its limits, and opens the way in for its
+/// init; on error nothing of it is left.
+fn prepare_cgroup(cgroups: &dyn Cgroups, spec: &Spec) -> Result<Placement, RuntimeError> {
+    cgroups
+        .create(spec)
+        .map_err(RuntimeError::cgroup("creating the container's cgroup"))?;
+    cgroups.placement(spec).map_err(|e| {
+        let _ = cgroups.remove(spec);
+        RuntimeError::cgroup("opening the container's cgroup")(e)
+    })
 }
 
 /// Removes the container's cgroup after a failed start; the error that matters
@@ -151,11 +156,9 @@ fn remove_cgroup(engine: &Engine, bundle: &Bundle) {
     }
 }
 
-/// The runtime's half of the handshake: pid file, cgroup, "go", then the init's
+/// The runtime's half of the handshake: pid file, "go", then the init's
 /// reports until end-of-file (it exec'd) or `Ready` (create).
 fn drive(
-    engine: &Engine,
-    bundle: &Bundle,
     channel: &Channel,
     pid: Pid,
     waits_on_fifo: bool,
@@ -167,20 +170,11 @@ fn drive(
             path.display()
         )))?;
     }
-    // ANCHOR: join_while_init_builds
-    // The limits hold from the init's first instruction of the user's program:
-    // it waits for "go" until it is in the cgroup. The first move into a cgroup
-    // after a quiet spell waits for the kernel's RCU grace period (8 ms here);
-    // the init builds its mounts meanwhile (see `init::set_up_and_exec`).
-    if let Some(cgroups) = engine.cgroups() {
-        cgroups
-            .join(&bundle.spec, pid.as_raw())
-            .map_err(RuntimeError::cgroup("putting the container in its cgroup"))?;
-    }
-    // An init that failed while we waited has closed its end: its report is
-    // still in the channel, and the loop below reads it.
+    // The init builds its world meanwhile, and waits for "go" only before it
+    // becomes the command: the pid file names it before the command runs. An
+    // init that failed has closed its end: its report is still in the
+    // channel, and the loop below reads it.
     let _ = channel.send(&Message::Go, None);
-    // ANCHOR_END: join_while_init_builds
     let mut console = None;
     loop {
         match channel

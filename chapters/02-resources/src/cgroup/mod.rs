@@ -9,7 +9,6 @@
 
 pub mod bpf;
 pub mod bpf_sys;
-pub mod quick_moves;
 pub mod v1;
 pub mod v2;
 
@@ -21,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use berth_engine::chapter::CgroupStats;
 use berth_engine::oci_spec::runtime::{LinuxResources, Spec};
-use berth_engine::{Cgroups, Error, Result};
+use berth_engine::{Cgroups, Error, Placement, Result};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use thiserror::Error;
@@ -185,11 +184,11 @@ impl Cgroups for Driver {
     fn create(&self, spec: &Spec) -> Result<()> {
         self.inner().create(spec)
     }
-    fn keep_moves_quick(&self) -> Option<berth_engine::QuickMoves> {
-        self.inner().keep_moves_quick()
-    }
     fn join(&self, spec: &Spec, pid: i32) -> Result<()> {
         self.inner().join(spec, pid)
+    }
+    fn placement(&self, spec: &Spec) -> Result<Placement> {
+        self.inner().placement(spec)
     }
     fn oom_killed(&self, spec: &Spec) -> bool {
         self.inner().oom_killed(spec)
@@ -291,6 +290,24 @@ pub fn make_dir(dir: &Path) -> Result<(), CgroupError> {
         }),
         _ => Ok(()),
     }
+}
+
+/// Opens the control file `dir/name` to write `value` to it later (an error
+/// names the value, as [`write`]'s does).
+pub fn open_control_file(
+    dir: &Path,
+    name: &str,
+    value: &str,
+) -> Result<std::fs::File, CgroupError> {
+    let path = dir.join(name);
+    OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|source| CgroupError::Write {
+            path,
+            value: value.to_string(),
+            source,
+        })
 }
 
 // ANCHOR: write_control_file

@@ -3,18 +3,19 @@
 //!
 //! A container gets the directory `<hierarchy>/<parent>/<id>` in every
 //! hierarchy berth uses; its limits go into that hierarchy's files, and its
-//! first process is written to each `cgroup.procs`. Children of that process
-//! are born in the same cgroups.
+//! first process moves itself in through each `tasks` file. Children of that
+//! process are born in the same cgroups.
 
 use std::path::{Path, PathBuf};
 
 use berth_engine::chapter::CgroupStats;
 use berth_engine::oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources, Spec};
-use berth_engine::{Cgroups, Result};
+use berth_engine::{Cgroups, Placement, Result};
 
 use super::{
     CgroupError, device_rules, io_bytes, join_existing, keyed_value, kill_all, levels, make_dir,
-    needed_controllers, read, read_number, relative_path, remove_dir, resources, wait_until, write,
+    needed_controllers, open_control_file, read, read_number, relative_path, remove_dir, resources,
+    wait_until, write,
 };
 
 /// v1 writes "no memory limit" as the largest page-aligned i64; anything this
@@ -108,6 +109,22 @@ impl CgroupV1 {
         match dir.is_dir() {
             true => Ok(dir),
             false => Err(CgroupError::NotFound { path: dir }),
+        }
+    }
+
+    /// The container's directory in every hierarchy; all must exist.
+    fn existing_dirs(&self, spec: &Spec) -> Result<Vec<PathBuf>, CgroupError> {
+        let relative = relative_path(spec)?;
+        let dirs: Vec<PathBuf> = self
+            .hierarchies()?
+            .iter()
+            .map(|h| self.dir(h, &relative))
+            .collect();
+        match dirs.iter().find(|d| !d.is_dir()) {
+            Some(missing) => Err(CgroupError::NotFound {
+                path: missing.clone(),
+            }),
+            None => Ok(dirs),
         }
     }
 
@@ -320,32 +337,26 @@ impl Cgroups for CgroupV1 {
         })
     }
 
-    fn keep_moves_quick(&self) -> Option<berth_engine::QuickMoves> {
-        let hierarchy = self.hierarchies().ok()?.into_iter().next()?;
-        let mount = self.root.join(&hierarchy.name);
-        super::quick_moves::start(super::quick_moves::own_procs(&mount, &hierarchy.name)?)
-    }
-
     // ANCHOR: v1_join
     /// Every hierarchy is checked before the first write, so a process is never
     /// left half in the container's cgroups and half in the runtime's.
     fn join(&self, spec: &Spec, pid: i32) -> Result<()> {
-        let relative = relative_path(spec)?;
-        let dirs: Vec<PathBuf> = self
-            .hierarchies()?
-            .iter()
-            .map(|h| self.dir(h, &relative))
-            .collect();
-        if let Some(missing) = dirs.iter().find(|d| !d.is_dir()) {
-            return Err(CgroupError::NotFound {
-                path: missing.clone(),
-            }
-            .into());
-        }
-        for dir in &dirs {
+        for dir in &self.existing_dirs(spec)? {
             join_existing(dir, pid)?;
         }
         Ok(())
+    }
+
+    /// Each `tasks` file is opened here, in the runtime, so that the new
+    /// process needs no path (it may have entered a mount namespace) and the
+    /// kernel checks the opener's rights, as it does for every cgroup write.
+    fn placement(&self, spec: &Spec) -> Result<Placement> {
+        let tasks = self
+            .existing_dirs(spec)?
+            .iter()
+            .map(|dir| open_control_file(dir, "tasks", "0"))
+            .collect::<Result<_, _>>()?;
+        Ok(Placement::MovesItself(tasks))
     }
     // ANCHOR_END: v1_join
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use berth_engine::chapter::CgroupStats;
 use berth_engine::oci_spec::runtime::{LinuxMemory, LinuxResources, Spec};
-use berth_engine::{Cgroups, Result};
+use berth_engine::{Cgroups, Placement, Result};
 
 use super::bpf;
 use super::bpf_sys::{DeviceFilter, KernelDeviceFilter};
@@ -237,13 +237,18 @@ impl Cgroups for CgroupV2 {
         })
     }
 
-    fn keep_moves_quick(&self) -> Option<berth_engine::QuickMoves> {
-        super::quick_moves::start(super::quick_moves::own_procs(&self.root, "")?)
-    }
-
     fn join(&self, spec: &Spec, pid: i32) -> Result<()> {
         let dir = self.root.join(relative_path(spec)?);
         Ok(join_existing(&dir, pid)?)
+    }
+
+    fn placement(&self, spec: &Spec) -> Result<Placement> {
+        let dir = self.existing(spec)?;
+        let opened = std::fs::File::open(&dir).map_err(|source| CgroupError::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(Placement::BornInto(opened.into()))
     }
 
     fn oom_killed(&self, spec: &Spec) -> bool {

@@ -11,13 +11,10 @@ use super::start::{start_attached, start_detached};
 // ANCHOR: run
 /// `run`: chapter 03's foreground run, now with a record and a supervisor.
 pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
-    // From the first moment: the container's init joins its cgroup a few
-    // milliseconds from now (see QuickMoves).
-    let quick = engine.cgroups().and_then(|c| c.keep_moves_quick());
     let record = create_container(engine, args)?;
     let world = World::open(engine)?;
     let started = match args.detach {
-        true => start_detached(&world, &record, quick).map(|()| {
+        true => start_detached(&record).map(|()| {
             println!("{}", record.id);
             0
         }),
@@ -26,7 +23,6 @@ pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
             &record,
             args.interactive,
             args.detach_keys.as_deref(),
-            quick,
         ),
     };
     if started.is_err() && record.auto_remove {

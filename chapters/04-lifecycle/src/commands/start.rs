@@ -1,7 +1,7 @@
 //! `start [-a] [-i] CONTAINER…`: a supervisor for each container.
 
 use berth_engine::cli::StartArgs;
-use berth_engine::{Engine, Error, QuickMoves, Result};
+use berth_engine::{Engine, Error, Result};
 
 use super::{World, for_each, wait_for_supervisor};
 use crate::record::ContainerRecord;
@@ -24,12 +24,11 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
             &record,
             args.interactive,
             args.detach_keys.as_deref(),
-            None,
         );
     }
     for_each(engine, &args.containers, |world, given| {
         let record = world.find(given)?;
-        start_detached(world, &record, None)
+        start_detached(&record)
     })
 }
 
@@ -46,30 +45,24 @@ fn needs_start(record: &ContainerRecord) -> Result<bool> {
     }
 }
 
-/// Starts the container in the background; `quick` as in [`launch::spawn`].
-pub fn start_detached(
-    world: &World,
-    record: &ContainerRecord,
-    quick: Option<QuickMoves>,
-) -> Result<()> {
+/// Starts the container in the background.
+pub fn start_detached(record: &ContainerRecord) -> Result<()> {
     if !needs_start(record)? {
         return Ok(());
     }
     // A supervisor that just recorded the exit may still be leaving.
     wait_for_supervisor(record);
-    launch::spawn(world.engine, &record.id, quick)?.start()
+    launch::spawn(&record.id)?.start()
 }
 
 // ANCHOR: start_attached
 /// Starts the container with this command attached from its first byte:
-/// create, attach, then start. Returns the container's exit code. `quick` as
-/// in [`launch::spawn`].
+/// create, attach, then start. Returns the container's exit code.
 pub fn start_attached(
     world: &World,
     record: &ContainerRecord,
     stdin: bool,
     detach_keys: Option<&str>,
-    quick: Option<QuickMoves>,
 ) -> Result<i32> {
     let keys = match detach_keys {
         Some(spec) => attach::parse_detach_keys(spec)?,
@@ -83,7 +76,7 @@ pub fn start_attached(
         return finish(world, record, connect()?);
     }
     wait_for_supervisor(record);
-    let handshake = launch::spawn(world.engine, &record.id, quick)?;
+    let handshake = launch::spawn(&record.id)?;
     let attached = connect()?;
     handshake.start()?;
     finish(world, record, attached)

@@ -6,7 +6,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use berth_engine::{Engine, Error, QuickMoves, Result};
+use berth_engine::{Error, Result};
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
@@ -19,11 +19,8 @@ pub struct Handshake {
 
 // ANCHOR: spawn_supervisor
 /// Starts the supervisor of container `id` and waits until it created the
-/// container (or failed to, with docker's exit code). `quick`: cgroup moves
-/// kept quick since earlier in the command; without it, from now on, until the
-/// container's init is in its cgroup.
-pub fn spawn(engine: &Engine, id: &str, quick: Option<QuickMoves>) -> Result<Handshake> {
-    let _quick = quick.or_else(|| engine.cgroups().and_then(|c| c.keep_moves_quick()));
+/// container (or failed to, with docker's exit code).
+pub fn spawn(id: &str) -> Result<Handshake> {
     // Their end is made inheritable (no close-on-exec) so that the command
     // needs no code run between fork and exec, and std can spawn it with
     // posix_spawn, without copying this process's page tables; this command

@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::os::fd::AsFd;
 
+use berth_engine::Placement;
 use berth_engine::oci_spec::runtime::Process;
 use nix::sys::signal::SigSet;
 
@@ -24,6 +25,8 @@ pub struct ExecContext<'a> {
     pub process: &'a Process,
     /// Capabilities and seccomp, compiled before fork.
     pub security: &'a ProcessSecurity,
+    /// The way into the container's cgroup (chapter 02 on).
+    pub placement: Option<&'a Placement>,
     /// The container's namespaces, opened by the runtime (pid aside).
     pub namespaces: Vec<Namespace>,
     /// The child's end of the channel.
@@ -58,8 +61,14 @@ fn become_the_command(ctx: &ExecContext) -> Result<Infallible, InitFailure> {
     // Until exec this process holds the runtime's memory: the container's own
     // processes, which share its pid namespace now, must not ptrace or read it.
     set_dumpable(false)?;
-    // The runtime writes our pid into the container's cgroup, then says go: the
-    // command never runs a moment outside the container's limits.
+    // Into the container's cgroup before anything else (with cgroup v2 we
+    // were born there): the command never runs a moment outside its limits.
+    if let Some(placement) = ctx.placement {
+        placement
+            .move_self()
+            .step(|| "putting the process in the container's cgroup".into())?;
+    }
+    // The runtime has written the pid file by "go".
     wait_for_go(&ctx.channel)?;
     for ns in &ctx.namespaces {
         nix::sched::setns(ns.file.as_fd(), ns.flag)

@@ -20,6 +20,7 @@ use std::fmt::Display;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
+use berth_engine::Placement;
 use berth_engine::oci_spec::runtime::LinuxNamespaceType;
 use nix::sched::CloneFlags;
 use nix::sys::signal::SigSet;
@@ -43,6 +44,8 @@ pub struct InitContext<'a> {
     pub exec_fifo: Option<OwnedFd>,
     /// The signal mask to restore before exec (the runtime blocks signals it forwards).
     pub sigmask: SigSet,
+    /// The way into the container's cgroup (chapter 02 on).
+    pub placement: Option<&'a Placement>,
     /// The cgroup directories to bind under /sys/fs/cgroup (cgroup v1).
     pub cgroup_mounts: Vec<(String, PathBuf)>,
     /// Whether the host runs cgroup v2 alone.
@@ -113,16 +116,16 @@ fn set_up_and_exec(ctx: &mut InitContext) -> Result<Infallible, InitFailure> {
     // Until exec, this process holds the runtime's memory and descriptors: keep
     // other processes (the container's own, later) from ptracing or reading it.
     set_dumpable(false)?;
-    // A cgroup namespace is rooted where the process is when it is made, so
-    // with one the init waits until the runtime has moved it into the
-    // container's cgroup. Without one, it builds its world while the runtime
-    // does that, and waits only before it becomes the command.
-    let cgroup_namespace = ctx.bundle.creates_namespace(LinuxNamespaceType::Cgroup);
-    if cgroup_namespace {
-        wait_for_go(ctx.channel.as_ref().expect("the channel is open at start"))?;
+    // First into the container's cgroup (with cgroup v2 it was born there), so
+    // that everything below counts against its limits, and so that a cgroup
+    // namespace, rooted where the process is when it is made, is rooted there.
+    if let Some(placement) = ctx.placement {
+        placement
+            .move_self()
+            .step(|| "putting the init in the container's cgroup".into())?;
     }
     join_namespaces(ctx.bundle)?;
-    if cgroup_namespace {
+    if ctx.bundle.creates_namespace(LinuxNamespaceType::Cgroup) {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
             .step(|| "creating the cgroup namespace".into())?;
     }
@@ -130,13 +133,13 @@ fn set_up_and_exec(ctx: &mut InitContext) -> Result<Infallible, InitFailure> {
     // forwards them, and a pty can become the controlling terminal.
     nix::unistd::setsid().step(|| "setsid".into())?;
     build_the_world(ctx)?;
-    if !cgroup_namespace {
-        wait_for_go(
-            ctx.channel
-                .as_ref()
-                .expect("the channel is open until ready"),
-        )?;
-    }
+    // The runtime has written the pid file by "go": whoever reads it finds
+    // the command's pid before the command runs.
+    wait_for_go(
+        ctx.channel
+            .as_ref()
+            .expect("the channel is open until ready"),
+    )?;
     become_the_command(ctx)
 }
 // ANCHOR_END: init_steps
@@ -209,8 +212,8 @@ pub fn set_dumpable(on: bool) -> Result<(), InitFailure> {
         .step(|| "PR_SET_DUMPABLE".into())
 }
 
-/// Blocks until the runtime has put us in the cgroup; end-of-file means the
-/// runtime died, and there is nobody to report to.
+/// Blocks until the runtime says go on; end-of-file means the runtime died,
+/// and there is nobody to report to.
 pub fn wait_for_go(channel: &Channel) -> Result<(), InitFailure> {
     match channel.recv() {
         Ok(Some((Message::Go, _))) => Ok(()),
