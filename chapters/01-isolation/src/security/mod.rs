@@ -21,6 +21,7 @@ mod error;
 mod opts;
 pub mod process;
 mod seccomp;
+mod syscall_ranges;
 
 pub use capabilities::{
     Capabilities, capability_set, engine_bounding_set, linux_capabilities, mask, parse_capability,

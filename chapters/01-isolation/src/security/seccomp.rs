@@ -16,7 +16,7 @@
 //! Between two ERRNO verdicts the kernel keeps the one of the newest filter, so the
 //! ERRNO filters are installed last: their errno (e.g. ENOSYS for clone3) wins.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use berth_engine::oci_spec::runtime::{
@@ -27,7 +27,9 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 
-use super::{Capabilities, SeccompChoice, SecurityError, default_profile, docker_profile};
+use super::{
+    Capabilities, SeccompChoice, SecurityError, default_profile, docker_profile, syscall_ranges,
+};
 
 /// The errno a rule's ERRNO action returns when the profile names none.
 const EPERM: u32 = libc::EPERM as u32;
@@ -60,7 +62,7 @@ pub struct CompiledFilter {
 
 /// The syscalls one filter matches: syscall number → the alternative argument
 /// conditions (`None`: matches whatever the arguments).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Matches(BTreeMap<i64, Option<Vec<SeccompRule>>>);
 
 impl Matches {
@@ -78,6 +80,19 @@ impl Matches {
         Ok(())
     }
 
+    /// How many syscalls are matched whatever their arguments.
+    fn unconditional(&self) -> usize {
+        self.0.values().filter(|rules| rules.is_none()).count()
+    }
+
+    /// The syscalls matched whatever their arguments, and the others.
+    fn split(self) -> (BTreeSet<u32>, Matches) {
+        let (unconditional, conditional): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            self.0.into_iter().partition(|(_, rules)| rules.is_none());
+        let numbers = unconditional.into_keys().map(|nr| nr as u32).collect();
+        (numbers, Matches(conditional))
+    }
+
     fn into_rules(self) -> BTreeMap<i64, Vec<SeccompRule>> {
         // seccompiler reads an empty rule list as "match unconditionally".
         self.0
@@ -90,8 +105,23 @@ impl Matches {
 /// Compiles a profile into the filters to install, in installation order.
 // ANCHOR: compile_filters
 pub fn compile_filters(profile: &LinuxSeccomp) -> Result<Vec<CompiledFilter>, SecurityError> {
-    let arch = TargetArch::try_from(std::env::consts::ARCH)
-        .map_err(|source| SecurityError::CompileFilter { source })?;
+    let arch = this_arch()?;
+    plan(profile)?
+        .into_iter()
+        .map(|(matches, on_mismatch, on_match)| build(matches, on_mismatch, on_match, arch))
+        .collect()
+}
+
+fn this_arch() -> Result<TargetArch, SecurityError> {
+    TargetArch::try_from(std::env::consts::ARCH)
+        .map_err(|source| SecurityError::CompileFilter { source })
+}
+
+/// What each filter matches and returns, in installation order.
+type Plan = Vec<(Matches, SeccompAction, SeccompAction)>;
+
+/// The filters a profile needs, before they are compiled.
+fn plan(profile: &LinuxSeccomp) -> Result<Plan, SecurityError> {
     let default = action(profile.default_action(), profile.default_errno_ret())?;
     let mut every_rule = Matches::default();
     let mut by_action: Vec<(SeccompAction, Matches)> = Vec::new();
@@ -117,40 +147,68 @@ pub fn compile_filters(profile: &LinuxSeccomp) -> Result<Vec<CompiledFilter>, Se
     }
     let mut filters = Vec::new();
     if default != SeccompAction::Allow {
-        filters.push(build(every_rule, default, SeccompAction::Allow, arch)?);
+        filters.push((every_rule, default, SeccompAction::Allow));
     }
     // ERRNO last: among equal verdicts the newest filter's errno is the one returned.
     by_action.sort_by_key(|(a, _)| matches!(a, SeccompAction::Errno(_)));
     for (act, matches) in by_action {
         // ALLOW rules are in the default filter; a filter matching nothing is dead weight.
         if act != SeccompAction::Allow && !matches.0.is_empty() {
-            filters.push(build(matches, SeccompAction::Allow, act, arch)?);
+            filters.push((matches, SeccompAction::Allow, act));
         }
     }
     Ok(filters)
 }
 // ANCHOR_END: compile_filters
 
+/// Below this many syscalls without conditions, a linear list is as short.
+const FRONT_PAYS_FROM: usize = 16;
+
+/// One filter: the syscalls `matches` names without conditions go to the
+/// range front (see [`syscall_ranges`]), the others to seccompiler's program.
 fn build(
     matches: Matches,
     on_mismatch: SeccompAction,
     on_match: SeccompAction,
     arch: TargetArch,
 ) -> Result<CompiledFilter, SecurityError> {
-    let filter = SeccompFilter::new(
-        matches.into_rules(),
-        on_mismatch.clone(),
-        on_match.clone(),
-        arch,
-    )
-    .map_err(|source| SecurityError::CompileFilter { source })?;
-    let program =
-        BpfProgram::try_from(filter).map_err(|source| SecurityError::CompileFilter { source })?;
+    let program = match matches.unconditional() < FRONT_PAYS_FROM {
+        true => linear(matches, on_mismatch.clone(), on_match.clone(), arch)?,
+        false => {
+            let (unconditional, conditional) = matches.split();
+            let rest = linear(conditional, on_mismatch.clone(), on_match.clone(), arch)?;
+            let verdict = u32::from(on_match.clone());
+            syscall_ranges::with_front(&unconditional, verdict, audit_arch(arch), rest)
+        }
+    };
     Ok(CompiledFilter {
         on_match,
         on_mismatch,
         program,
     })
+}
+
+/// seccompiler's program for `matches`: one test after another.
+fn linear(
+    matches: Matches,
+    on_mismatch: SeccompAction,
+    on_match: SeccompAction,
+    arch: TargetArch,
+) -> Result<BpfProgram, SecurityError> {
+    let filter = SeccompFilter::new(matches.into_rules(), on_mismatch, on_match, arch)
+        .map_err(|source| SecurityError::CompileFilter { source })?;
+    BpfProgram::try_from(filter).map_err(|source| SecurityError::CompileFilter { source })
+}
+
+/// The kernel's name for an architecture in `seccomp_data.arch` (`AUDIT_ARCH_*`).
+fn audit_arch(arch: TargetArch) -> u32 {
+    const AUDIT_64BIT_LITTLE_ENDIAN: u32 = 0x8000_0000 | 0x4000_0000;
+    AUDIT_64BIT_LITTLE_ENDIAN
+        | match arch {
+            TargetArch::x86_64 => 62,
+            TargetArch::aarch64 => 183,
+            TargetArch::riscv64 => 243,
+        }
 }
 
 /// The syscall number of `name` on this machine's architecture.
@@ -259,6 +317,46 @@ mod tests {
         seccomp_profile(&SeccompChoice::Default, caps)
             .unwrap()
             .unwrap()
+    }
+
+    #[test]
+    fn the_range_front_gives_every_verdict_the_linear_program_gives() {
+        let caps = capability_set(&[], &[], false).unwrap();
+        let arch = this_arch().unwrap();
+        let other_arch = 0x4000_0003; // i386
+        let values: [u64; 7] = [
+            0,
+            8,
+            0x20008,
+            0xffff_ffff,
+            0x7e02_0000,
+            0x1000_0000,
+            0x0200_0000,
+        ];
+        for (matches, on_mismatch, on_match) in plan(&docker_default(&caps)).unwrap() {
+            let reference =
+                linear(matches.clone(), on_mismatch.clone(), on_match.clone(), arch).unwrap();
+            let fast = build(matches, on_mismatch, on_match, arch).unwrap().program;
+            assert!(
+                fast.len() <= reference.len()
+                    && (reference.len() < 100 || fast.len() * 3 < reference.len()),
+                "{} instructions where the linear program has {}",
+                fast.len(),
+                reference.len()
+            );
+            for nr in (0..600).chain([0x4000_0000, 0x4000_0038, u32::MAX]) {
+                for value in values {
+                    let args = [value, value, 0, 0, 0, 0];
+                    for arch in [audit_arch(arch), other_arch] {
+                        assert_eq!(
+                            syscall_ranges::run_program(&fast, arch, nr, args),
+                            syscall_ranges::run_program(&reference, arch, nr, args),
+                            "syscall {nr}, arguments {value:#x}, arch {arch:#x}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
