@@ -1289,8 +1289,9 @@ pub struct SuperviseArgs {
     /// reports that the container started (or why it did not), then closes
     #[arg(long)]
     pub ready_fd: Option<i32>,
-    /// Container id
-    pub id: String,
+    /// Container id; without it, the supervisor reads it as the first line of
+    /// the ready channel (the command starts it while it makes the container)
+    pub id: Option<String>,
 }
 
 /// The runtime's commands, shaped like runc's.

@@ -6,6 +6,7 @@ use berth_engine::{Engine, Error, Result};
 use super::{World, for_each, wait_for_supervisor};
 use crate::record::ContainerRecord;
 use crate::state::{Action, Answer, decide};
+use crate::supervisor::launch::Launching;
 use crate::supervisor::{attach, launch};
 
 /// `start`: prints each name given; with `-a`, attaches to the (one) container
@@ -24,11 +25,12 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
             &record,
             args.interactive,
             args.detach_keys.as_deref(),
+            None,
         );
     }
     for_each(engine, &args.containers, |world, given| {
         let record = world.find(given)?;
-        start_detached(&record)
+        start_detached(&record, None)
     })
 }
 
@@ -45,24 +47,27 @@ fn needs_start(record: &ContainerRecord) -> Result<bool> {
     }
 }
 
-/// Starts the container in the background.
-pub fn start_detached(record: &ContainerRecord) -> Result<()> {
+/// Starts the container in the background, with `supervisor` if one was
+/// started for it already.
+pub fn start_detached(record: &ContainerRecord, supervisor: Option<Launching>) -> Result<()> {
     if !needs_start(record)? {
         return Ok(());
     }
     // A supervisor that just recorded the exit may still be leaving.
     wait_for_supervisor(record);
-    launch::spawn(&record.id)?.start()
+    supervise(record, supervisor)?.start()
 }
 
 // ANCHOR: start_attached
 /// Starts the container with this command attached from its first byte:
 /// create, attach, then start. Returns the container's exit code.
+/// `supervisor` as in [`start_detached`].
 pub fn start_attached(
     world: &World,
     record: &ContainerRecord,
     stdin: bool,
     detach_keys: Option<&str>,
+    supervisor: Option<Launching>,
 ) -> Result<i32> {
     let keys = match detach_keys {
         Some(spec) => attach::parse_detach_keys(spec)?,
@@ -76,12 +81,20 @@ pub fn start_attached(
         return finish(world, record, connect()?);
     }
     wait_for_supervisor(record);
-    let handshake = launch::spawn(&record.id)?;
+    let handshake = supervise(record, supervisor)?;
     let attached = connect()?;
     handshake.start()?;
     finish(world, record, attached)
 }
 // ANCHOR_END: start_attached
+
+/// The container's supervisor, once it has created the container.
+fn supervise(record: &ContainerRecord, supervisor: Option<Launching>) -> Result<launch::Handshake> {
+    match supervisor {
+        Some(launching) => launching.container(&record.id),
+        None => launch::spawn(&record.id),
+    }
+}
 
 fn finish(world: &World, record: &ContainerRecord, attached: attach::Attached) -> Result<i32> {
     match attached.pump(world.engine, &record.id)? {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use berth_engine::{Error, Result};
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
@@ -21,39 +21,66 @@ pub struct Handshake {
 /// Starts the supervisor of container `id` and waits until it created the
 /// container (or failed to, with docker's exit code).
 pub fn spawn(id: &str) -> Result<Handshake> {
-    // Their end is made inheritable (no close-on-exec) so that the command
-    // needs no code run between fork and exec, and std can spawn it with
-    // posix_spawn, without copying this process's page tables; this command
-    // starts no other process meanwhile that could inherit it.
-    let (ours, theirs) = socketpair(
-        AddressFamily::Unix,
-        SockType::Stream,
-        None,
-        SockFlag::empty(),
-    )
-    .map_err(|e| Error::usage(format!("socket pair: {e}")))?;
-    fcntl(&ours, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
+    Launching::begin()?.container(id)
+}
+
+/// A supervisor started before its container exists: it starts up (a new
+/// process, the binary loaded, its own double fork) while this command makes
+/// the container, and waits for the container's id on the ready channel.
+pub struct Launching {
+    channel: UnixStream,
+    middle: Child,
+}
+
+impl Launching {
+    /// Starts a supervisor that waits for its container. Dropped unused, it
+    /// closes the channel, and the supervisor leaves without a trace.
+    pub fn begin() -> Result<Self> {
+        // Their end is made inheritable (no close-on-exec) so that the command
+        // needs no code run between fork and exec, and std can spawn it with
+        // posix_spawn, without copying this process's page tables; this command
+        // starts no other process meanwhile that could inherit it.
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::empty(),
+        )
         .map_err(|e| Error::usage(format!("socket pair: {e}")))?;
-    let ours = UnixStream::from(ours);
-    let fd = theirs.as_raw_fd();
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
-    let mut command = Command::new(exe);
-    command
-        .args(["supervise", "--ready-fd", &fd.to_string(), id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // The middle process of the double fork exits at once.
-    let status = command
-        .status()
-        .map_err(|e| Error::usage(format!("starting the supervisor: {e}")))?;
-    drop(theirs);
-    if !status.success() {
-        return Err(Error::usage("the supervisor could not start"));
+        fcntl(&ours, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
+            .map_err(|e| Error::usage(format!("socket pair: {e}")))?;
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+        let middle = Command::new(exe)
+            .args(["supervise", "--ready-fd", &theirs.as_raw_fd().to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Error::usage(format!("starting the supervisor: {e}")))?;
+        Ok(Launching {
+            channel: UnixStream::from(ours),
+            middle,
+        })
     }
-    let mut handshake = Handshake { channel: ours };
-    handshake.expect("created")?;
-    Ok(handshake)
+
+    /// Names the container, now made, and waits until the supervisor created
+    /// it (or failed to, with docker's exit code).
+    pub fn container(mut self, id: &str) -> Result<Handshake> {
+        let sent = self.channel.write_all(format!("{id}\n").as_bytes());
+        // The middle process of the double fork has exited by now, or soon.
+        let status = self
+            .middle
+            .wait()
+            .map_err(|e| Error::usage(format!("starting the supervisor: {e}")))?;
+        if !status.success() || sent.is_err() {
+            return Err(Error::usage("the supervisor could not start"));
+        }
+        let mut handshake = Handshake {
+            channel: self.channel,
+        };
+        handshake.expect("created")?;
+        Ok(handshake)
+    }
 }
 // ANCHOR_END: spawn_supervisor
 

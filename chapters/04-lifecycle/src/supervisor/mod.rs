@@ -26,11 +26,12 @@ use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::unistd::{ForkResult, fork, setsid};
 
 // ANCHOR: double_fork
-/// `supervise --ready-fd N ID`: leave the starting command's session and
+/// `supervise --ready-fd N [ID]`: leave the starting command's session and
 /// process tree (setsid, then fork once more and let the middle process exit),
-/// then supervise the container for its whole life.
+/// learn the container's id if the command did not name it, then supervise the
+/// container for its whole life.
 pub fn main(engine: &Engine, args: &SuperviseArgs) -> Result<i32> {
-    let ready = match args.ready_fd {
+    let mut ready = match args.ready_fd {
         Some(fd) => Some(adopt_ready_fd(fd)?),
         None => None,
     };
@@ -42,7 +43,16 @@ pub fn main(engine: &Engine, args: &SuperviseArgs) -> Result<i32> {
         ForkResult::Child => {}
     }
     let _ = std::env::set_current_dir("/");
-    match serve::Supervisor::new(engine, &args.id) {
+    let id = match (&args.id, ready.as_mut()) {
+        (Some(id), _) => id.clone(),
+        (None, Some(ready)) => match protocol::read_line(ready) {
+            Ok(Some(id)) => id,
+            // The command made no container after all: nothing to supervise.
+            Ok(None) | Err(_) => return Ok(0),
+        },
+        (None, None) => return Err(Error::usage("supervise needs a container id")),
+    };
+    match serve::Supervisor::new(engine, &id) {
         Ok(supervisor) => Ok(supervisor.with_ready(ready).live()),
         Err(e) => {
             // Nothing was created; the starting command reads this and says it.
