@@ -255,3 +255,25 @@ fn run_rm_frees_the_name_at_once_and_a_removal_cut_short_is_swept() {
     assert!(!busy.exists(), "prune sweeps it once its deleter is gone");
     w.clean_up();
 }
+
+#[test]
+fn a_run_that_makes_no_container_leaves_no_supervisor() {
+    let Some(w) = World::new("ch04 no container") else {
+        return;
+    };
+    // `run` starts the supervisor before it makes the container; when making
+    // it fails, the supervisor must leave without a trace.
+    let missing = w.ch04(&["run", "--rm", "no-such-image", "true"]);
+    assert_eq!(missing.code, 125, "{missing:?}");
+    assert!(missing.stderr.contains("No such image"), "{missing:?}");
+    let conflict = w.ch04(&["run", "--rm", "--restart", "always", "busybox", "true"]);
+    assert_eq!(conflict.code, 125, "{conflict:?}");
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            berth_tests::leftovers::supervisors_of(w.env.state.path()).is_empty()
+        }),
+        "a supervisor is left"
+    );
+    assert_eq!(w.ch04(&["ps", "-aq"]).stdout, "");
+    w.clean_up();
+}
