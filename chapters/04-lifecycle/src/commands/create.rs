@@ -15,10 +15,12 @@ use super::World;
 use crate::events;
 use crate::record::{Config, ContainerRecord, State, entrypoint_and_cmd, now_rfc3339};
 use crate::restart::RestartPolicy;
+use crate::supervisor::launch::Launching;
+use crate::supervisor::protocol::{Announcement, Made};
 
 /// `create`: prints the new container's id.
 pub fn create(engine: &Engine, args: &RunArgs) -> Result<i32> {
-    let record = create_container(engine, args)?;
+    let record = create_container(engine, args, None)?;
     println!("{}", record.id);
     Ok(0)
 }
@@ -119,8 +121,14 @@ fn check_flags(args: &RunArgs) -> Result<(RestartPolicy, Config)> {
 // ANCHOR: create_container
 /// Makes a container: name, directory, root filesystem, `config.json` from
 /// every chapter's spec edit, and last the record (until then no command sees
-/// it). On failure nothing is left.
-pub fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerRecord> {
+/// it). On failure nothing is left. A `supervisor` started ahead (`run`) hears
+/// of the container before the record is written: it creates the container
+/// while this process writes the record and waits for the disk.
+pub fn create_container(
+    engine: &Engine,
+    args: &RunArgs,
+    mut supervisor: Option<&mut Launching>,
+) -> Result<ContainerRecord> {
     berth_isolation::runtime::require_root()?;
     let (policy, mut config) = check_flags(args)?;
     let (source, image) = source(engine, args)?;
@@ -178,6 +186,16 @@ pub fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerReco
             auto_remove: args.rm,
             state: State::default(),
         };
+        if let Some(supervisor) = supervisor.as_deref_mut() {
+            supervisor.announce(&Announcement {
+                id: id.clone(),
+                made: Some(Made {
+                    image_root: source.external_rootfs.is_none(),
+                    open_stdin: args.interactive,
+                    tty: args.tty,
+                }),
+            })?;
+        }
         world.containers.save(&record)?;
         Ok(record)
     })();
@@ -187,6 +205,11 @@ pub fn create_container(engine: &Engine, args: &RunArgs) -> Result<ContainerReco
             Ok(record)
         }
         Err(e) => {
+            // An announced container may be half created: its supervisor
+            // undoes that first, and only then do its files go.
+            if let Some(supervisor) = supervisor {
+                supervisor.withdraw();
+            }
             if source.external_rootfs.is_none() {
                 let _ = root_filesystem_driver(engine).remove(engine, &dir);
             }

@@ -13,6 +13,6 @@ pub fn restart(engine: &Engine, args: &StopArgs) -> Result<i32> {
         let record = world.find(given)?;
         stop_container(world, &record, args.time, args.signal.as_deref())?;
         let record = world.find(given)?;
-        start_detached(&record, None)
+        start_detached(world, &record, None)
     })
 }

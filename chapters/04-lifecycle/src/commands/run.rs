@@ -14,11 +14,11 @@ use crate::supervisor::launch::Launching;
 pub fn run(engine: &Engine, args: &RunArgs) -> Result<i32> {
     // The supervisor starts up on another CPU while this process makes the
     // container; it learns the container's id once there is one.
-    let supervisor = Launching::begin()?;
-    let record = create_container(engine, args)?;
+    let mut supervisor = Launching::begin()?;
+    let record = create_container(engine, args, Some(&mut supervisor))?;
     let world = World::open(engine)?;
     let started = match args.detach {
-        true => start_detached(&record, Some(supervisor)).map(|()| {
+        true => start_detached(&world, &record, Some(supervisor)).map(|()| {
             println!("{}", record.id);
             0
         }),

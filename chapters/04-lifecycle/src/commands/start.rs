@@ -30,7 +30,7 @@ pub fn start(engine: &Engine, args: &StartArgs) -> Result<i32> {
     }
     for_each(engine, &args.containers, |world, given| {
         let record = world.find(given)?;
-        start_detached(&record, None)
+        start_detached(world, &record, None)
     })
 }
 
@@ -49,13 +49,17 @@ fn needs_start(record: &ContainerRecord) -> Result<bool> {
 
 /// Starts the container in the background, with `supervisor` if one was
 /// started for it already.
-pub fn start_detached(record: &ContainerRecord, supervisor: Option<Launching>) -> Result<()> {
+pub fn start_detached(
+    world: &World,
+    record: &ContainerRecord,
+    supervisor: Option<Launching>,
+) -> Result<()> {
     if !needs_start(record)? {
         return Ok(());
     }
     // A supervisor that just recorded the exit may still be leaving.
     wait_for_supervisor(record);
-    supervise(record, supervisor)?.start()
+    supervise(world, record, supervisor)?.start()
 }
 
 // ANCHOR: start_attached
@@ -81,19 +85,31 @@ pub fn start_attached(
         return finish(world, record, connect()?);
     }
     wait_for_supervisor(record);
-    let handshake = supervise(record, supervisor)?;
+    let handshake = supervise(world, record, supervisor)?;
     let attached = connect()?;
     handshake.start()?;
     finish(world, record, attached)
 }
 // ANCHOR_END: start_attached
 
-/// The container's supervisor, once it has created the container.
-fn supervise(record: &ContainerRecord, supervisor: Option<Launching>) -> Result<launch::Handshake> {
-    match supervisor {
+/// The container's supervisor, once it has created the container. Why it
+/// could not goes into the record too: a supervisor started ahead may have
+/// failed before the record was on disk, and so could not write it there.
+fn supervise(
+    world: &World,
+    record: &ContainerRecord,
+    supervisor: Option<Launching>,
+) -> Result<launch::Handshake> {
+    let created = match supervisor {
         Some(launching) => launching.container(&record.id),
         None => launch::spawn(&record.id),
-    }
+    };
+    created.inspect_err(|e| {
+        let message = e.message().to_string();
+        let _ = world
+            .containers
+            .update(&record.id, |r| r.state.error = message);
+    })
 }
 
 fn finish(world: &World, record: &ContainerRecord, attached: attach::Attached) -> Result<i32> {

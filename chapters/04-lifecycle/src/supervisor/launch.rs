@@ -10,7 +10,7 @@ use berth_engine::{Error, Result};
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
-use super::protocol::read_line;
+use super::protocol::{Announcement, read_line};
 
 /// A supervisor whose container is created and waits for `start`.
 pub struct Handshake {
@@ -30,6 +30,7 @@ pub fn spawn(id: &str) -> Result<Handshake> {
 pub struct Launching {
     channel: UnixStream,
     middle: Child,
+    announced: bool,
 }
 
 impl Launching {
@@ -60,19 +61,44 @@ impl Launching {
         Ok(Launching {
             channel: UnixStream::from(ours),
             middle,
+            announced: false,
         })
     }
 
-    /// Names the container, now made, and waits until the supervisor created
-    /// it (or failed to, with docker's exit code).
+    /// Names the container, whose record exists, unless it was announced
+    /// already, and waits until the supervisor created it (or failed to, with
+    /// docker's exit code).
     pub fn container(mut self, id: &str) -> Result<Handshake> {
-        let sent = self.channel.write_all(format!("{id}\n").as_bytes());
+        if !self.announced {
+            self.announce(&Announcement {
+                id: id.into(),
+                made: None,
+            })?;
+        }
+        self.created()
+    }
+
+    /// Tells the supervisor which container to create. With `made`, it goes
+    /// on while this command writes and syncs the record: the supervisor needs
+    /// no more of the record until the start, which this command asks for.
+    pub fn announce(&mut self, announcement: &Announcement) -> Result<()> {
+        let mut line = serde_json::to_vec(announcement).expect("an announcement serialises");
+        line.push(b'\n');
+        self.announced = true;
+        self.channel
+            .write_all(&line)
+            .map_err(|_| Error::usage("the supervisor could not start"))
+    }
+
+    /// Waits until the supervisor created the announced container (or failed
+    /// to, with docker's exit code).
+    fn created(mut self) -> Result<Handshake> {
         // The middle process of the double fork has exited by now, or soon.
         let status = self
             .middle
             .wait()
             .map_err(|e| Error::usage(format!("starting the supervisor: {e}")))?;
-        if !status.success() || sent.is_err() {
+        if !status.success() {
             return Err(Error::usage("the supervisor could not start"));
         }
         let mut handshake = Handshake {
@@ -80,6 +106,15 @@ impl Launching {
         };
         handshake.expect("created")?;
         Ok(handshake)
+    }
+
+    /// Calls off an announced container: the supervisor undoes what it made
+    /// (the init, its cgroup) and ends, and this returns once it has, so that
+    /// the caller can remove the container's files.
+    pub fn withdraw(&mut self) {
+        let _ = self.channel.shutdown(std::net::Shutdown::Write);
+        let _ = std::io::copy(&mut self.channel, &mut std::io::sink());
+        let _ = self.middle.wait();
     }
 }
 // ANCHOR_END: spawn_supervisor

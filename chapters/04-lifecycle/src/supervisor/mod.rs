@@ -43,17 +43,24 @@ pub fn main(engine: &Engine, args: &SuperviseArgs) -> Result<i32> {
         ForkResult::Child => {}
     }
     let _ = std::env::set_current_dir("/");
-    let id = match (&args.id, ready.as_mut()) {
-        (Some(id), _) => id.clone(),
+    let announcement = match (&args.id, ready.as_mut()) {
+        (Some(id), _) => protocol::Announcement {
+            id: id.clone(),
+            made: None,
+        },
         (None, Some(ready)) => match protocol::read_line(ready) {
-            Ok(Some(id)) => id,
+            Ok(Some(line)) => serde_json::from_str(&line)
+                .map_err(|e| Error::usage(format!("the announcement {line:?}: {e}")))?,
             // The command made no container after all: nothing to supervise.
             Ok(None) | Err(_) => return Ok(0),
         },
         (None, None) => return Err(Error::usage("supervise needs a container id")),
     };
-    match serve::Supervisor::new(engine, &id) {
-        Ok(supervisor) => Ok(supervisor.with_ready(ready).live()),
+    match serve::Supervisor::new(engine, &announcement.id) {
+        Ok(supervisor) => Ok(supervisor
+            .with_ready(ready)
+            .with_made(announcement.made)
+            .live()),
         Err(e) => {
             // Nothing was created; the starting command reads this and says it.
             if let Some(mut ready) = ready {

@@ -67,6 +67,29 @@ pub enum Request {
 }
 // ANCHOR_END: protocol_request
 
+/// The first line a supervisor started ahead of its container reads on the
+/// ready channel: which container, and, when its record is still being
+/// written, what the supervisor needs of it to create the container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announcement {
+    /// The container's id.
+    pub id: String,
+    /// Given while the record is not on disk yet; `None`: read the record.
+    #[serde(default)]
+    pub made: Option<Made>,
+}
+
+/// What the supervisor's `create` reads of a new container's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Made {
+    /// The root is an image's, which the root-filesystem driver mounts.
+    pub image_root: bool,
+    /// `-i`: keep a pipe to the container's stdin.
+    pub open_stdin: bool,
+    /// `-t`: a pty.
+    pub tty: bool,
+}
+
 /// The supervisor's one-line answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Reply {

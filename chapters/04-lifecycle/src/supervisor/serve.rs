@@ -19,7 +19,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::protocol::{self, EXIT, Reply, Request, STDERR, STDOUT};
+use super::protocol::{self, EXIT, Made, Reply, Request, STDERR, STDOUT};
 use super::runtime::{self, Created, Setup, StartFailure};
 use crate::events;
 use crate::logs::{LogWriter, Stream};
@@ -118,6 +118,9 @@ pub struct Supervisor<'a> {
     early_stdin_closed: bool,
     /// Foreground execs: their processes are ours to relay and reap.
     execs: super::exec::Sessions,
+    /// The record's part the first create needs, when the record is still
+    /// being written (see [`Supervisor::with_made`]).
+    made: Option<Made>,
 }
 
 impl<'a> Supervisor<'a> {
@@ -168,12 +171,20 @@ impl<'a> Supervisor<'a> {
             early_stdin: Vec::new(),
             early_stdin_closed: false,
             execs: super::exec::Sessions::default(),
+            made: None,
         })
     }
 
     /// The channel to the starting command, which says when to start.
     pub fn with_ready(mut self, ready: Option<UnixStream>) -> Self {
         self.ready = ready;
+        self
+    }
+
+    /// What the starting command said of a container whose record it is
+    /// still writing; `None`: the record is there to read.
+    pub fn with_made(mut self, made: Option<Made>) -> Self {
+        self.made = made;
         self
     }
 
@@ -263,12 +274,22 @@ impl<'a> Supervisor<'a> {
     }
 
     fn create(&mut self) -> Result<Created, SuperviseError> {
-        let record = self
-            .containers
-            .load(&self.id)
-            .map_err(|e| SuperviseError::setup("reading the record")(e.to_string()))?;
+        let made = match self.made.take() {
+            Some(made) => made,
+            None => {
+                let record = self
+                    .containers
+                    .load(&self.id)
+                    .map_err(|e| SuperviseError::setup("reading the record")(e.to_string()))?;
+                Made {
+                    image_root: record.external_rootfs.is_none(),
+                    open_stdin: record.config.open_stdin,
+                    tty: record.config.tty,
+                }
+            }
+        };
         let bundle = self.containers.dir(&self.id);
-        if record.external_rootfs.is_none() {
+        if made.image_root {
             crate::commands::create::root_filesystem_driver(self.engine)
                 .mount(self.engine, &bundle)
                 .map_err(|e| {
@@ -279,8 +300,8 @@ impl<'a> Supervisor<'a> {
         let setup = Setup {
             bundle: &bundle,
             id: &self.id,
-            open_stdin: record.config.open_stdin,
-            tty: record.config.tty,
+            open_stdin: made.open_stdin,
+            tty: made.tty,
             scratch,
         };
         Ok(runtime::create(self.engine, &setup)?)
