@@ -277,3 +277,29 @@ fn a_run_that_makes_no_container_leaves_no_supervisor() {
     assert_eq!(w.ch04(&["ps", "-aq"]).stdout, "");
     w.clean_up();
 }
+
+#[test]
+fn rm_returns_once_the_container_is_gone_and_its_files_follow() {
+    let Some(w) = World::new("ch04 rm background") else {
+        return;
+    };
+    let id = w.ch04(&["create", "busybox", "true"]).stdout.trim().to_string();
+    let dir = w.containers().join(&id);
+    assert!(dir.join("rootfs").is_dir(), "{}", dir.display());
+    let rm = w.ch04(&["rm", &id]);
+    assert_eq!((rm.code, rm.stdout.as_str()), (0, format!("{id}\n").as_str()));
+    // Gone from every view when rm returns: directory, listing, name.
+    assert!(!dir.exists());
+    assert_eq!(w.ch04(&["ps", "-aq"]).stdout, "");
+    assert_eq!(w.ch04(&["inspect", &id]).code, 1);
+    // The files themselves are deleted by rm's child, soon after.
+    let trash = w.containers().parent().unwrap().join("trash");
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            std::fs::read_dir(&trash).map_or(true, |mut entries| entries.next().is_none())
+        }),
+        "the trash still holds {:?}",
+        std::fs::read_dir(&trash).map(|e| e.count())
+    );
+    w.clean_up();
+}
