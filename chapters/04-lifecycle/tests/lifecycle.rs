@@ -283,11 +283,18 @@ fn rm_returns_once_the_container_is_gone_and_its_files_follow() {
     let Some(w) = World::new("ch04 rm background") else {
         return;
     };
-    let id = w.ch04(&["create", "busybox", "true"]).stdout.trim().to_string();
+    let id = w
+        .ch04(&["create", "busybox", "true"])
+        .stdout
+        .trim()
+        .to_string();
     let dir = w.containers().join(&id);
     assert!(dir.join("rootfs").is_dir(), "{}", dir.display());
     let rm = w.ch04(&["rm", &id]);
-    assert_eq!((rm.code, rm.stdout.as_str()), (0, format!("{id}\n").as_str()));
+    assert_eq!(
+        (rm.code, rm.stdout.as_str()),
+        (0, format!("{id}\n").as_str())
+    );
     // Gone from every view when rm returns: directory, listing, name.
     assert!(!dir.exists());
     assert_eq!(w.ch04(&["ps", "-aq"]).stdout, "");

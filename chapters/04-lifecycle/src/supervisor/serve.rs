@@ -258,6 +258,12 @@ impl<'a> Supervisor<'a> {
                     let _ = kill(Pid::from_raw(created.pid), Signal::SIGKILL);
                     runtime::delete(self.engine, &self.id);
                     reap_all();
+                    // The command left before the start: perhaps before it
+                    // wrote the record. Whoever starts the container later
+                    // mounts its root again.
+                    let bundle = self.containers.dir(&self.id);
+                    let driver = crate::commands::create::root_filesystem_driver(self.engine);
+                    let _ = driver.unmount(self.engine, &bundle);
                     return Ok(None);
                 }
             }
