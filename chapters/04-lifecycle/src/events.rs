@@ -57,18 +57,17 @@ fn append(
     engine.paths.root_dir(".")?;
     let _lock = lock(&engine.paths.root.join("events.lock"))?;
     let path = engine.paths.root.join("events.log");
-    let mut journal = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&path)?;
-    if journal.metadata()?.len() >= ROTATE_AT {
-        std::fs::rename(&path, engine.paths.root.join("events.log.1"))?;
-        journal = OpenOptions::new()
+    let open = || {
+        OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
-            .open(&path)?;
+            .open(&path)
+    };
+    let mut journal = open()?;
+    if journal.metadata()?.len() >= ROTATE_AT {
+        std::fs::rename(&path, engine.paths.root.join("events.log.1"))?;
+        journal = open()?;
     }
     journal.write_all(&line)
 }
