@@ -251,6 +251,7 @@ pub(super) fn time_runs<T>(
     // not land in this row's times.
     // SAFETY: sync has no arguments and cannot fail.
     unsafe { libc::sync() };
+    wait_until_quiet();
     for index in 0..WARM_UP + runs {
         let started = Instant::now();
         once()?;
@@ -261,6 +262,57 @@ pub(super) fn time_runs<T>(
     Ok(times)
 }
 // ANCHOR_END: bench_time_runs
+
+/// At most this share of the CPUs' time may be busy for the machine to count as quiet.
+const QUIET: f64 = 0.10;
+
+/// Waits (at most 20 s) until the CPUs are quiet over a quarter of a second:
+/// a peer may go on working after its command returned (dockerd and
+/// containerd after loading an image, say), and so may the disk, and that
+/// work would otherwise be charged to whichever tool's row comes next.
+fn wait_until_quiet() {
+    if cfg!(test) {
+        return; // the unit tests of the timing loop run beside other tests
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        let Some(before) = cpu_times() else { return };
+        std::thread::sleep(Duration::from_millis(250));
+        let Some(after) = cpu_times() else { return };
+        if busy_share(before, after) <= QUIET {
+            return;
+        }
+    }
+}
+
+/// (busy, total) jiffies of all CPUs, from the first line of /proc/stat.
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    cpu_times_of(stat.lines().next()?)
+}
+
+/// (busy, total) from a `cpu  user nice system idle iowait irq softirq …` line.
+/// Only idle is quiet: time waiting for the disk means writeback is still
+/// going on, which every fsync of the next row would wait behind.
+fn cpu_times_of(line: &str) -> Option<(u64, u64)> {
+    let fields: Vec<u64> = line
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let total: u64 = fields.iter().sum();
+    let idle = *fields.get(3)?;
+    Some((total - idle, total))
+}
+
+/// The share of the time between two samples that the CPUs were busy.
+fn busy_share(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let total = after.1.saturating_sub(before.1);
+    match total {
+        0 => 0.0,
+        _ => after.0.saturating_sub(before.0) as f64 / total as f64,
+    }
+}
 
 /// Runs `count` commands that `make` returns, [`PARALLEL`] at a time.
 fn create_many(count: usize, make: impl Fn() -> Command) -> anyhow::Result<()> {
@@ -352,6 +404,14 @@ mod tests {
         let rows = [row("berth (ch04)", &[10, 12, 11]), row("docker", &[300])];
         assert_eq!(median_of(&rows, "docker"), Some(0.3));
         assert_eq!(median_of(&rows, "crun"), None);
+    }
+
+    #[test]
+    fn cpu_lines_give_busy_and_total_time() {
+        assert_eq!(cpu_times_of("cpu  10 0 5 80 5 0 0 0 0 0"), Some((20, 100)));
+        assert_eq!(cpu_times_of("cpu0 1 2 3 4"), None, "one CPU's line");
+        assert_eq!(busy_share((15, 100), (45, 200)), 0.3);
+        assert_eq!(busy_share((15, 100), (15, 100)), 0.0);
     }
 
     #[test]
