@@ -107,10 +107,9 @@ fn sweep_abandoned(engine: &Engine, bundles: &Path) {
 // ANCHOR_END: run
 
 /// Builds the spec with every registered chapter's edit and writes `config.json`.
-/// Its data is on disk when this returns (unless the container is removed as it
-/// ends, see [`Durability::of_container`]); the directory entry is made durable
-/// by whatever is written in the bundle after it (chapter 04's record), and
-/// a foreground run's bundle lives under `BERTH_RUN`, which a reboot clears.
+/// Its data is on disk before the record that names the container is (unless
+/// the container is removed as it ends, see [`Durability::of_container`]); a
+/// foreground run's bundle lives under `BERTH_RUN`, which a reboot clears.
 pub fn write_bundle(engine: &Engine, plan: &ContainerPlan) -> Result<()> {
     let spec = engine.build_spec(plan)?;
     let json = serde_json::to_vec_pretty(&spec).context(|| "serializing config.json".into())?;

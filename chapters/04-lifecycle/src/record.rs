@@ -445,8 +445,10 @@ impl Containers {
         let path = self.dir(&record.id).join("container.json");
         let json = serde_json::to_vec_pretty(record).expect("a record serialises");
         match durability {
-            Durability::Synced => atomic_write(&path, &json),
             Durability::UntilReboot => replace(&path, &json, durability),
+            // The record is what makes a container's other files count: it
+            // is always synced itself.
+            Durability::Synced | Durability::BeforeNextRecord => atomic_write(&path, &json),
         }
         .map_err(|source| RecordError::Io {
             what: "writing",
