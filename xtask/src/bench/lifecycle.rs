@@ -266,23 +266,56 @@ pub(super) fn time_runs<T>(
 /// At most this share of the CPUs' time may be busy for the machine to count as quiet.
 const QUIET: f64 = 0.10;
 
-/// Waits (at most 20 s) until the CPUs are quiet over a quarter of a second:
-/// a peer may go on working after its command returned (dockerd and
-/// containerd after loading an image, say), and so may the disk, and that
-/// work would otherwise be charged to whichever tool's row comes next.
+/// Waits (at most 20 s) until the CPUs and every disk are quiet over a
+/// quarter of a second: a peer may go on working after its command returned
+/// (dockerd and containerd after loading an image, say), and so may the
+/// disk, and that work would otherwise be charged to whichever tool's row
+/// comes next.
 fn wait_until_quiet() {
     if cfg!(test) {
         return; // the unit tests of the timing loop run beside other tests
     }
     let started = Instant::now();
+    let window = Duration::from_millis(250);
     while started.elapsed() < Duration::from_secs(20) {
-        let Some(before) = cpu_times() else { return };
-        std::thread::sleep(Duration::from_millis(250));
-        let Some(after) = cpu_times() else { return };
-        if busy_share(before, after) <= QUIET {
+        let (Some(before), disks_before) = (cpu_times(), disk_io_ticks()) else {
+            return;
+        };
+        std::thread::sleep(window);
+        let (Some(after), disks_after) = (cpu_times(), disk_io_ticks()) else {
+            return;
+        };
+        let disk_busy =
+            busiest_disk(&disks_before, &disks_after) as f64 / window.as_millis() as f64;
+        if busy_share(before, after) <= QUIET && disk_busy <= QUIET {
             return;
         }
     }
+}
+
+/// Each block device's milliseconds spent doing I/O (the 13th field of
+/// /proc/diskstats).
+fn disk_io_ticks() -> Vec<(String, u64)> {
+    let stats = std::fs::read_to_string("/proc/diskstats").unwrap_or_default();
+    stats.lines().filter_map(disk_io_ticks_of).collect()
+}
+
+/// (device, I/O milliseconds) from one line of /proc/diskstats.
+fn disk_io_ticks_of(line: &str) -> Option<(String, u64)> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    Some((fields.get(2)?.to_string(), fields.get(12)?.parse().ok()?))
+}
+
+/// The most milliseconds of I/O any one device did between two samples.
+fn busiest_disk(before: &[(String, u64)], after: &[(String, u64)]) -> u64 {
+    after
+        .iter()
+        .filter_map(|(name, ticks)| {
+            let (_, earlier) = before.iter().find(|(n, _)| n == name)?;
+            Some(ticks.saturating_sub(*earlier))
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// (busy, total) jiffies of all CPUs, from the first line of /proc/stat.
@@ -412,6 +445,24 @@ mod tests {
         assert_eq!(cpu_times_of("cpu0 1 2 3 4"), None, "one CPU's line");
         assert_eq!(busy_share((15, 100), (45, 200)), 0.3);
         assert_eq!(busy_share((15, 100), (15, 100)), 0.0);
+    }
+
+    #[test]
+    fn the_busiest_disk_is_the_one_that_did_the_most_io() {
+        let line = " 254       0 vda 100 0 800 50 200 0 1600 70 0 120 130 0 0 0 0 0 0";
+        assert_eq!(disk_io_ticks_of(line), Some(("vda".into(), 120)));
+        assert_eq!(disk_io_ticks_of("254 0 vda 1 2"), None);
+        let before = [("vda".to_string(), 120), ("vdb".to_string(), 5)];
+        let after = [
+            ("vda".to_string(), 130),
+            ("vdb".to_string(), 65),
+            ("new".to_string(), 500),
+        ];
+        assert_eq!(
+            busiest_disk(&before, &after),
+            60,
+            "a new device has no delta"
+        );
     }
 
     #[test]
