@@ -76,13 +76,19 @@ pub fn remove_record(engine: &Engine, record: &ContainerRecord) {
     }
 }
 
-/// The first, cheap half of a removal: the runtime's leftovers and the root's
-/// mount go, the directory moves to `BERTH_ROOT/trash/<id>`, the name is
-/// released and `destroy` is written. From then on no command sees the
-/// container; what is left is deleting files, which [`Trashed::delete`] does,
-/// after `run --rm`'s client has been told the exit code.
+/// The first, cheap half of a removal: the runtime's leftovers go, then the
+/// container is hidden ([`hide`]). What is left is deleting files, which
+/// [`Trashed::delete`] does.
 pub fn retire(engine: &Engine, record: &ContainerRecord) -> Option<Trashed> {
     delete_leftovers(&record.id);
+    hide(engine, record)
+}
+
+/// The root's mount goes, the directory moves to `BERTH_ROOT/trash/<id>`, the
+/// name is released and `destroy` is written: from then on no command sees
+/// the container. The runtime's state is the caller's (a supervisor deletes
+/// it in-process after `run --rm`'s client has been told the exit code).
+pub fn hide(engine: &Engine, record: &ContainerRecord) -> Option<Trashed> {
     let mut trashed = None;
     if let Ok(containers) = Containers::open(engine) {
         let dir = containers.dir(&record.id);

@@ -355,14 +355,21 @@ impl<'a> Supervisor<'a> {
     }
 
     // ANCHOR: supervisor_finish
-    /// After the init ended: OOM?, release, record, tell the clients. Returns
+    /// After the init ended: OOM?, record, release, tell the clients. Returns
     /// whether the restart policy starts it again.
     fn finish(&mut self, run: Run, code: i32) -> bool {
         let oom = code == 137 && self.oom_killed();
-        runtime::delete(self.engine, &self.id);
+        let decided = self.record_exit(code, oom);
+        // A container removed as it ends keeps its cgroup and the runtime's
+        // state until its client has the exit code (see below); any other's
+        // go first, killing what is left of it before its output is read.
+        let removed = matches!(&decided, Some((record, false)) if record.auto_remove);
+        if !removed {
+            runtime::delete(self.engine, &self.id);
+        }
         self.drain(run);
         let _ = self.log.flush_partial(SystemTime::now());
-        let Some((record, restart)) = self.record_exit(code, oom) else {
+        let Some((record, restart)) = decided else {
             self.notify_exit(code, true);
             return false;
         };
@@ -375,12 +382,15 @@ impl<'a> Supervisor<'a> {
             "die",
             &[("exitCode", code.to_string())],
         );
-        if !restart && record.auto_remove {
+        if removed {
             // docker's rule: once `run --rm` returns, `ps -a` no longer lists
-            // the container. Retiring it is enough for that; deleting its
-            // files can wait until the client has its exit code.
-            let trashed = crate::commands::rm::retire(self.engine, &record);
+            // the container. Hiding it is enough for that; its cgroup, the
+            // runtime's state and its files can go once the client has its
+            // exit code. Its pid namespace died with its init: nothing of it
+            // runs meanwhile (with a shared one, the runtime kills the rest).
+            let trashed = crate::commands::rm::hide(self.engine, &record);
             self.notify_exit(code, true);
+            runtime::delete(self.engine, &self.id);
             if let Some(trashed) = trashed {
                 trashed.delete(self.engine);
             }
