@@ -430,12 +430,21 @@ pub fn join_existing(dir: &Path, pid: i32) -> Result<(), CgroupError> {
 /// SIGKILLs every process of the cgroups `dirs` until none is left. `pause`
 /// runs before each round and `resume` after it: with a freezer, the processes
 /// stand still while they are listed and killed, so a fork bomb cannot add
-/// new ones faster than we kill them.
+/// new ones faster than we kill them. Cgroups already empty (the usual case,
+/// once a container's init has exited) are left as they are: nothing can
+/// enter an empty cgroup but by a move.
 pub fn kill_all(
     dirs: &[PathBuf],
     pause: &dyn Fn() -> Result<(), CgroupError>,
     resume: &dyn Fn() -> Result<(), CgroupError>,
 ) -> Result<(), CgroupError> {
+    let mut empty = true;
+    for dir in dirs {
+        empty &= pids(dir)?.is_empty();
+    }
+    if empty {
+        return Ok(());
+    }
     let started = Instant::now();
     loop {
         pause()?;

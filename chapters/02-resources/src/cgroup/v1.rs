@@ -14,8 +14,8 @@ use berth_engine::{Cgroups, Placement, Result};
 
 use super::{
     CgroupError, device_rules, io_bytes, join_existing, keyed_value, kill_all, levels, make_dir,
-    needed_controllers, open_control_file, pids, read, read_number, relative_path, remove_dir,
-    resources, wait_until, write,
+    needed_controllers, open_control_file, read, read_number, relative_path, remove_dir, resources,
+    wait_until, write,
 };
 
 /// v1 writes "no memory limit" as the largest page-aligned i64; anything this
@@ -400,15 +400,7 @@ impl Cgroups for CgroupV1 {
             Some(dir) => freeze(dir, state),
             None => Ok(()),
         };
-        // Once the init has exited there is usually nothing left, and nothing
-        // can enter an empty cgroup but by a move: then rmdir is enough.
-        let mut nothing_left = true;
-        for dir in &dirs {
-            nothing_left &= pids(dir)?.is_empty();
-        }
-        if !nothing_left {
-            kill_all(&dirs, &|| set_state("FROZEN"), &|| set_state("THAWED"))?;
-        }
+        kill_all(&dirs, &|| set_state("FROZEN"), &|| set_state("THAWED"))?;
         for dir in &dirs {
             remove_dir(dir)?;
         }
