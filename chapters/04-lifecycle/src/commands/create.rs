@@ -189,11 +189,7 @@ pub fn create_container(
         if let Some(supervisor) = supervisor.as_deref_mut() {
             supervisor.announce(&Announcement {
                 id: id.clone(),
-                made: Some(Made {
-                    image_root: source.external_rootfs.is_none(),
-                    open_stdin: args.interactive,
-                    tty: args.tty,
-                }),
+                made: Some(Made::of(&record)),
             })?;
         }
         world.containers.save(&record)?;

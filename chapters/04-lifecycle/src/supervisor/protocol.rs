@@ -90,6 +90,17 @@ pub struct Made {
     pub tty: bool,
 }
 
+impl Made {
+    /// What the supervisor reads of `record`.
+    pub fn of(record: &crate::record::ContainerRecord) -> Self {
+        Made {
+            image_root: record.external_rootfs.is_none(),
+            open_stdin: record.config.open_stdin,
+            tty: record.config.tty,
+        }
+    }
+}
+
 /// The supervisor's one-line answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Reply {

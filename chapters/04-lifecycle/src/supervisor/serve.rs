@@ -282,17 +282,12 @@ impl<'a> Supervisor<'a> {
     fn create(&mut self) -> Result<Created, SuperviseError> {
         let made = match self.made.take() {
             Some(made) => made,
-            None => {
-                let record = self
+            None => Made::of(
+                &self
                     .containers
                     .load(&self.id)
-                    .map_err(|e| SuperviseError::setup("reading the record")(e.to_string()))?;
-                Made {
-                    image_root: record.external_rootfs.is_none(),
-                    open_stdin: record.config.open_stdin,
-                    tty: record.config.tty,
-                }
-            }
+                    .map_err(|e| SuperviseError::setup("reading the record")(e.to_string()))?,
+            ),
         };
         let bundle = self.containers.dir(&self.id);
         if made.image_root {
