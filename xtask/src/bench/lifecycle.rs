@@ -9,7 +9,9 @@
 //! - `ps -a` over [`PS_CONTAINERS`] created containers, berth's and docker's alike.
 //!
 //! berth and docker run the same image: the bench root filesystem as a one-layer
-//! docker-archive, loaded into both. Every container made here is removed here.
+//! docker-archive, loaded into both. They take turns, run by run (see
+//! [`time_interleaved`]); `ch04` is timed alone, after them. Every container
+//! made here is removed here.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -75,33 +77,33 @@ pub fn run(scratch: &Path, rootfs: &Path, runs: usize, peers: &Peers) -> anyhow:
         output(docker(&["load", "-q", "-i", &archive]))?;
     }
 
-    let (mut start, mut create_rm) = (Vec::new(), Vec::new());
-    for (tool, berth) in &tools {
-        start.push(Row::new(
-            *tool,
-            time_runs(runs, || berth.ok(&["run", "--rm", IMAGE, "true"]))?,
-        ));
-        create_rm.push(Row::new(
-            *tool,
-            time_runs(runs, || {
-                let id = berth.ok(&["create", IMAGE, "true"])?;
-                berth.ok(&["rm", id.trim()]).map(drop)
-            })?,
-        ));
-    }
-    if peers.docker {
-        start.push(Row::new(
-            "docker",
-            time_runs(runs, || output(docker(&["run", "--rm", IMAGE, "true"])))?,
-        ));
-        create_rm.push(Row::new(
-            "docker",
-            time_runs(runs, || {
-                let id = output(docker(&["create", IMAGE, "true"]))?;
-                output(docker(&["rm", id.trim()])).map(drop)
-            })?,
-        ));
-    }
+    let (berth, copy) = (&tools[0].1, &tools[1].1);
+    let start_once = |berth: &Berth| berth.ok(&["run", "--rm", IMAGE, "true"]).map(drop);
+    let create_rm_once = |berth: &Berth| {
+        let id = berth.ok(&["create", IMAGE, "true"])?;
+        berth.ok(&["rm", id.trim()]).map(drop)
+    };
+    // berth and docker, whose ratio is the target, take turns; chapter 03's
+    // copy runs alone, since each of its removals leaves a whole root
+    // filesystem being deleted behind it.
+    let mut start = with_docker(runs, peers.docker, (tools[0].0, || start_once(berth)), || {
+        output(docker(&["run", "--rm", IMAGE, "true"])).map(drop)
+    })?;
+    let mut create_rm = with_docker(
+        runs,
+        peers.docker,
+        (tools[0].0, || create_rm_once(berth)),
+        || {
+            let id = output(docker(&["create", IMAGE, "true"]))?;
+            output(docker(&["rm", id.trim()])).map(drop)
+        },
+    )?;
+    // Last, so that the files its removals delete are not deleted while the
+    // others are timed.
+    let copy_start = time_runs(runs, || start_once(copy))?;
+    start.insert(1, Row::new(tools[1].0, copy_start));
+    let copy_create_rm = time_runs(runs, || create_rm_once(copy))?;
+    create_rm.insert(1, Row::new(tools[1].0, copy_create_rm));
     if let Some(crun) = peers.crun_start {
         start.push(Row::new("crun run, same rootfs", crun.to_vec()));
     }
@@ -130,10 +132,25 @@ pub fn run(scratch: &Path, rootfs: &Path, runs: usize, peers: &Peers) -> anyhow:
     Ok(())
 }
 
-/// `ps -a` over [`PS_CONTAINERS`] created containers on each side: berth's made
-/// from `rootfs` (`--rootfs`, so no copy of the image is made a thousand times),
-/// docker's from the image. Each side's containers are pruned once timed, also
-/// when the timing failed.
+/// Times berth's operation and, when the oracle answers, docker's, taking
+/// turns: berth's row first, then docker's.
+fn with_docker<'a>(
+    runs: usize,
+    docker: bool,
+    (tool, berth): (&str, impl FnMut() -> anyhow::Result<()> + 'a),
+    peer: impl FnMut() -> anyhow::Result<()> + 'a,
+) -> anyhow::Result<Vec<Row>> {
+    let mut tools: Vec<Timed> = vec![(tool.to_string(), Box::new(berth))];
+    if docker {
+        tools.push(("docker".to_string(), Box::new(peer)));
+    }
+    time_interleaved(runs, tools)
+}
+
+/// `ps -a` over [`PS_CONTAINERS`] created containers on each side, the two
+/// taking turns: berth's made from `rootfs` (`--rootfs`, so no copy of the
+/// image is made a thousand times), docker's from the image. Both sides'
+/// containers are pruned once timed, also when the timing failed.
 fn ps_rows(
     scratch: &Path,
     rootfs: &Path,
@@ -150,21 +167,26 @@ fn ps_rows(
     let timed = (|| {
         create_many(PS_CONTAINERS, || berth.command(&create))?;
         expect_listed(&berth.ok(&["ps", "-aq"])?, "berth")?;
-        time_runs(runs, || berth.ok(&["ps", "-a"]).map(drop))
+        let mut tools: Vec<Timed> = vec![(
+            ps_row_name("berth (ch04)"),
+            Box::new(|| berth.ok(&["ps", "-a"]).map(drop)),
+        )];
+        if with_docker {
+            create_many(PS_CONTAINERS, || docker(&["create", IMAGE, "true"]))?;
+            expect_listed(&output(docker(&["ps", "-aq"]))?, "docker")?;
+            tools.push((
+                ps_row_name("docker"),
+                Box::new(|| output(docker(&["ps", "-a"])).map(drop)),
+            ));
+        }
+        time_interleaved(runs, tools)
     })();
     // A created container holds only its directory: prune removes them all.
     berth.ok(&["container", "prune", "-f"])?;
-    let mut rows = vec![Row::new(ps_row_name("berth (ch04)"), timed?)];
     if with_docker {
-        let timed = (|| {
-            create_many(PS_CONTAINERS, || docker(&["create", IMAGE, "true"]))?;
-            expect_listed(&output(docker(&["ps", "-aq"]))?, "docker")?;
-            time_runs(runs, || output(docker(&["ps", "-a"])).map(drop))
-        })();
         output(docker(&["container", "prune", "-f"]))?;
-        rows.push(Row::new(ps_row_name("docker"), timed?));
     }
-    Ok(rows)
+    timed
 }
 
 /// The name of `tool`'s `ps -a` row: both list the same number of containers.
@@ -262,6 +284,48 @@ pub(super) fn time_runs<T>(
     Ok(times)
 }
 // ANCHOR_END: bench_time_runs
+
+// ANCHOR: bench_time_interleaved
+/// A tool's name and the operation to time, for [`time_interleaved`].
+pub(super) type Timed<'a> = (String, Box<dyn FnMut() -> anyhow::Result<()> + 'a>);
+
+/// Times `runs` calls of each tool's operation (after [`WARM_UP`] untimed
+/// rounds), the tools taking turns: in order on even rounds, in reverse on odd
+/// ones, so each tool follows every other as often as it precedes it.
+///
+/// Rows timed one after the other compare different machines: berth's row of
+/// `run --rm` takes about a third of a second and docker's about four, and a
+/// short row catches whatever the host is doing in its third of a second.
+/// Taken in turns, each tool's times spread over the same seconds.
+pub(super) fn time_interleaved(runs: usize, mut tools: Vec<Timed>) -> anyhow::Result<Vec<Row>> {
+    let mut times = vec![Vec::with_capacity(runs); tools.len()];
+    // SAFETY: sync has no arguments and cannot fail.
+    unsafe { libc::sync() };
+    wait_until_quiet();
+    for round in 0..WARM_UP + runs {
+        for index in turn_order(round, tools.len()) {
+            let started = Instant::now();
+            (tools[index].1)()?;
+            if round >= WARM_UP {
+                times[index].push(started.elapsed());
+            }
+        }
+    }
+    Ok(tools
+        .into_iter()
+        .zip(times)
+        .map(|((tool, _), times)| Row::new(tool, times))
+        .collect())
+}
+
+/// The order in which `tools` tools take their turns in round `round`.
+fn turn_order(round: usize, tools: usize) -> Vec<usize> {
+    match round % 2 {
+        0 => (0..tools).collect(),
+        _ => (0..tools).rev().collect(),
+    }
+}
+// ANCHOR_END: bench_time_interleaved
 
 /// At most this share of the CPUs' time may be busy for the machine to count as quiet.
 const QUIET: f64 = 0.10;
@@ -437,6 +501,38 @@ mod tests {
         let rows = [row("berth (ch04)", &[10, 12, 11]), row("docker", &[300])];
         assert_eq!(median_of(&rows, "docker"), Some(0.3));
         assert_eq!(median_of(&rows, "crun"), None);
+    }
+
+    #[test]
+    fn interleaved_tools_take_turns_forward_then_backward() {
+        assert_eq!(turn_order(0, 3), [0, 1, 2]);
+        assert_eq!(turn_order(1, 3), [2, 1, 0]);
+        let calls = std::cell::RefCell::new(Vec::new());
+        let tool = |name: &'static str| -> Timed {
+            let calls = &calls;
+            (
+                name.to_string(),
+                Box::new(move || {
+                    calls.borrow_mut().push(name);
+                    Ok(())
+                }),
+            )
+        };
+        let rows = time_interleaved(3, vec![tool("a"), tool("b")]).unwrap();
+        let rounds = WARM_UP + 3;
+        let expected: Vec<&str> = (0..rounds)
+            .flat_map(|round| if round % 2 == 0 { ["a", "b"] } else { ["b", "a"] })
+            .collect();
+        assert_eq!(*calls.borrow(), expected);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].tool.as_str(), rows[0].times.len()), ("a", 3));
+        assert_eq!((rows[1].tool.as_str(), rows[1].times.len()), ("b", 3));
+    }
+
+    #[test]
+    fn a_failing_turn_stops_the_timing() {
+        let failing: Timed = ("f".into(), Box::new(|| anyhow::bail!("no")));
+        assert!(time_interleaved(2, vec![failing]).is_err());
     }
 
     #[test]
