@@ -315,3 +315,30 @@ fn read_json_blob_refuses_a_changed_file() {
         Err(StoreError::DigestMismatch { .. })
     ));
 }
+
+#[test]
+fn the_listing_is_read_again_whenever_index_json_is_replaced() {
+    let (dir, store) = new_store();
+    let manifest = put_image(&store, "one", "2024-01-01T00:00:00Z");
+    let empty_index = fs::read(store.root().join("index.json")).unwrap();
+    store.tag(&manifest, &name("one")).unwrap();
+    assert_eq!(store.images().unwrap()[0].names, [name("one:latest")]);
+    // Asked again with nothing changed: the same answer.
+    assert_eq!(store.images().unwrap()[0].names, [name("one:latest")]);
+    store.tag(&manifest, &name("two")).unwrap();
+    assert_eq!(
+        store.images().unwrap()[0].names,
+        [name("one:latest"), name("two:latest")]
+    );
+    // Another process's change: the index replaced by a rename.
+    let other = dir.path().join("index.json.new");
+    fs::write(&other, &empty_index).unwrap();
+    fs::rename(&other, store.root().join("index.json")).unwrap();
+    assert!(store.images().unwrap().is_empty());
+    // A second store in another directory has its own listing.
+    let (_dir2, second) = new_store();
+    let manifest = put_image(&second, "three", "2024-01-02T00:00:00Z");
+    second.tag(&manifest, &name("three")).unwrap();
+    assert_eq!(second.images().unwrap().len(), 1);
+    assert!(store.images().unwrap().is_empty());
+}

@@ -86,9 +86,12 @@ pub fn run(scratch: &Path, rootfs: &Path, runs: usize, peers: &Peers) -> anyhow:
     // berth and docker, whose ratio is the target, take turns; chapter 03's
     // copy runs alone, since each of its removals leaves a whole root
     // filesystem being deleted behind it.
-    let mut start = with_docker(runs, peers.docker, (tools[0].0, || start_once(berth)), || {
-        output(docker(&["run", "--rm", IMAGE, "true"])).map(drop)
-    })?;
+    let mut start = with_docker(
+        runs,
+        peers.docker,
+        (tools[0].0, || start_once(berth)),
+        || output(docker(&["run", "--rm", IMAGE, "true"])).map(drop),
+    )?;
     let mut create_rm = with_docker(
         runs,
         peers.docker,
@@ -521,7 +524,13 @@ mod tests {
         let rows = time_interleaved(3, vec![tool("a"), tool("b")]).unwrap();
         let rounds = WARM_UP + 3;
         let expected: Vec<&str> = (0..rounds)
-            .flat_map(|round| if round % 2 == 0 { ["a", "b"] } else { ["b", "a"] })
+            .flat_map(|round| {
+                if round % 2 == 0 {
+                    ["a", "b"]
+                } else {
+                    ["b", "a"]
+                }
+            })
             .collect();
         assert_eq!(*calls.borrow(), expected);
         assert_eq!(rows.len(), 2);

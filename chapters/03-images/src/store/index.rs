@@ -5,12 +5,62 @@
 //! two writers never lose each other's change.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use berth_engine::state;
 use oci_spec::image::{Descriptor, Digest, ImageIndex, MediaType};
 
 use super::{CONTAINERD_NAME, REF_NAME, Store, StoreError};
 use crate::reference::{NameOrId, Reference, id_prefix};
+
+// ANCHOR: listed_images
+/// The images this process last listed, and from which index.json: making a
+/// container asks for the images several times (to resolve its name, for the
+/// config, for the layers), and the answer changes only with the index.
+static LISTED: Mutex<Option<Listing>> = Mutex::new(None);
+
+/// A listing of the images and the index file it came from.
+struct Listing {
+    index: PathBuf,
+    identity: IndexIdentity,
+    images: Vec<ImageRecord>,
+}
+
+/// What tells one index.json from another without reading it. The index is
+/// only ever replaced whole by a rename, never written in place, so a new
+/// index is a new inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct IndexIdentity {
+    device: u64,
+    inode: u64,
+    size: u64,
+    changed: (i64, i64),
+}
+
+impl IndexIdentity {
+    fn of(meta: &fs::Metadata) -> Self {
+        IndexIdentity {
+            device: meta.dev(),
+            inode: meta.ino(),
+            size: meta.size(),
+            changed: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// The images listed from `index` if it is still the file seen as `identity`.
+fn listed(index: &Path, identity: IndexIdentity) -> Option<Vec<ImageRecord>> {
+    let listed = LISTED.lock().unwrap_or_else(|e| e.into_inner());
+    listed
+        .as_ref()
+        .filter(|l| l.index == index && l.identity == identity)
+        .map(|l| l.images.clone())
+}
+// ANCHOR_END: listed_images
 
 /// One image as the commands see it: an id (its config's digest), its manifest,
 /// and the names pointing at it.
@@ -91,13 +141,24 @@ fn unnamed_descriptor(manifest: &Descriptor) -> Descriptor {
 impl Store {
     /// Reads `index.json` (no lock needed: it is always replaced whole).
     pub(super) fn read_index(&self) -> Result<ImageIndex, StoreError> {
+        Ok(self.read_index_identified()?.0)
+    }
+
+    /// The index, and the identity of the file it was read from.
+    fn read_index_identified(&self) -> Result<(ImageIndex, IndexIdentity), StoreError> {
         let path = self.index_path();
-        let bytes = std::fs::read(&path).map_err(StoreError::io("reading", &path))?;
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::BadDocument {
+        let mut file = fs::File::open(&path).map_err(StoreError::io("reading", &path))?;
+        let identity =
+            IndexIdentity::of(&file.metadata().map_err(StoreError::io("reading", &path))?);
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(StoreError::io("reading", &path))?;
+        let index = serde_json::from_slice(&bytes).map_err(|e| StoreError::BadDocument {
             digest: path.display().to_string(),
             kind: "index.json",
             reason: e.to_string(),
-        })
+        })?;
+        Ok((index, identity))
     }
 
     pub(super) fn write_index(&self, index: &ImageIndex) -> Result<(), StoreError> {
@@ -126,7 +187,25 @@ impl Store {
 
     /// Every image in the store, newest first, each with all its names.
     pub fn images(&self) -> Result<Vec<ImageRecord>, StoreError> {
-        let index = self.read_index()?;
+        let path = self.index_path();
+        let seen =
+            IndexIdentity::of(&fs::metadata(&path).map_err(StoreError::io("reading", &path))?);
+        if let Some(images) = listed(&path, seen) {
+            return Ok(images);
+        }
+        // The identity of the file read, which may be newer than the one seen.
+        let (index, read) = self.read_index_identified()?;
+        let images = self.list(&index)?;
+        *LISTED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Listing {
+            index: path,
+            identity: read,
+            images: images.clone(),
+        });
+        Ok(images)
+    }
+
+    /// The images `index` names, newest first, each with all its names.
+    fn list(&self, index: &ImageIndex) -> Result<Vec<ImageRecord>, StoreError> {
         let mut by_id: BTreeMap<String, ImageRecord> = BTreeMap::new();
         let mut facts: HashMap<Digest, ManifestFacts> = HashMap::new();
         for descriptor in index.manifests() {
