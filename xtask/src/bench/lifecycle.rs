@@ -299,7 +299,9 @@ pub(super) type Timed<'a> = (String, Box<dyn FnMut() -> anyhow::Result<()> + 'a>
 /// Rows timed one after the other compare different machines: berth's row of
 /// `run --rm` takes about a third of a second and docker's about four, and a
 /// short row catches whatever the host is doing in its third of a second.
-/// Taken in turns, each tool's times spread over the same seconds.
+/// Taken in turns, each tool's times spread over the same seconds; and each
+/// turn starts once the machine is quiet again, so that no tool pays for the
+/// work another left going on.
 pub(super) fn time_interleaved(runs: usize, mut tools: Vec<Timed>) -> anyhow::Result<Vec<Row>> {
     let mut times = vec![Vec::with_capacity(runs); tools.len()];
     // SAFETY: sync has no arguments and cannot fail.
@@ -307,6 +309,7 @@ pub(super) fn time_interleaved(runs: usize, mut tools: Vec<Timed>) -> anyhow::Re
     wait_until_quiet();
     for round in 0..WARM_UP + runs {
         for index in turn_order(round, tools.len()) {
+            settle_before_turn();
             let started = Instant::now();
             (tools[index].1)()?;
             if round >= WARM_UP {
@@ -339,12 +342,26 @@ const QUIET: f64 = 0.10;
 /// disk, and that work would otherwise be charged to whichever tool's row
 /// comes next.
 fn wait_until_quiet() {
+    wait_for_quiet(Duration::from_millis(250), Duration::from_secs(20));
+}
+
+/// Waits (at most 2 s) until the CPUs and every disk are quiet over 50 ms:
+/// after its command returned, each tool still has work going on (berth's
+/// supervisor releases the cgroup, `rm` deletes files in the background,
+/// dockerd and containerd tidy up), and the next turn, often the other
+/// tool's, would pay for it.
+fn settle_before_turn() {
+    wait_for_quiet(Duration::from_millis(50), Duration::from_secs(2));
+}
+
+/// Waits (at most `limit`) until at most [`QUIET`] of the CPUs' and of each
+/// disk's time was busy over one `window`.
+fn wait_for_quiet(window: Duration, limit: Duration) {
     if cfg!(test) {
         return; // the unit tests of the timing loop run beside other tests
     }
     let started = Instant::now();
-    let window = Duration::from_millis(250);
-    while started.elapsed() < Duration::from_secs(20) {
+    while started.elapsed() < limit {
         let (Some(before), disks_before) = (cpu_times(), disk_io_ticks()) else {
             return;
         };
