@@ -241,6 +241,15 @@ fn command_line(path: &str, args: &[String]) -> String {
         .join(" ")
 }
 
+/// What a listing found in the containers directory.
+pub struct Listing {
+    /// Every container with a record, reconciled.
+    pub containers: Vec<ContainerSummary>,
+    /// The ids of directories without a record: a container being created,
+    /// one removed while listing, or one whose `create` died half-way.
+    pub unrecorded: Vec<String>,
+}
+
 // ANCHOR: container_summary
 /// A container as a listing shows it: the part of `container.json` that `ps`
 /// prints or filters on. serde skips the rest of the file without keeping it,
@@ -510,6 +519,11 @@ impl Containers {
     /// replaced whole by a rename, so a reader sees the old one or the new one.
     /// Only a stale record takes its lock, to be reconciled.
     pub fn summaries(&self) -> Result<Vec<ContainerSummary>, RecordError> {
+        Ok(self.listing()?.containers)
+    }
+
+    /// [`Containers::summaries`], and the directories found without a record.
+    pub fn listing(&self) -> Result<Listing, RecordError> {
         let ids = self.ids()?;
         let dir = File::open(&self.dir).map_err(|source| RecordError::Io {
             what: "opening",
@@ -533,8 +547,11 @@ impl Containers {
                 .collect::<Vec<_>>()
         });
         let mut summaries = Vec::with_capacity(ids.len());
+        let mut unrecorded = Vec::new();
         for part in parts {
-            for summary in part? {
+            let (part, missing) = part?;
+            unrecorded.extend(missing);
+            for summary in part {
                 if !summary.state.is_stale() {
                     summaries.push(summary);
                     continue;
@@ -546,7 +563,10 @@ impl Containers {
                 }
             }
         }
-        Ok(summaries)
+        Ok(Listing {
+            containers: summaries,
+            unrecorded,
+        })
     }
     // ANCHOR_END: list_summaries
 
@@ -557,17 +577,17 @@ impl Containers {
         dir: &File,
         ids: &[String],
         next: &AtomicUsize,
-    ) -> Result<Vec<ContainerSummary>, RecordError> {
+    ) -> Result<(Vec<ContainerSummary>, Vec<String>), RecordError> {
         let mut buffer = vec![0; RECORD_BUFFER];
-        let mut summaries = Vec::new();
+        let (mut summaries, mut missing) = (Vec::new(), Vec::new());
         while let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) {
             match self.read_summary(dir, id, &mut buffer) {
                 Ok(summary) => summaries.push(summary),
-                Err(RecordError::Missing { .. }) => {}
+                Err(RecordError::Missing { .. }) => missing.push(id.clone()),
                 Err(e) => return Err(e),
             }
         }
-        Ok(summaries)
+        Ok((summaries, missing))
     }
 
     /// The summary of container `id`, read through `dir` (the containers

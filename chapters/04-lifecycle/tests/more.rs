@@ -228,3 +228,44 @@ fn rename_keeps_names_unique_and_prune_removes_only_stopped_containers() {
     assert_eq!(w.ch04(&["ps", "-aq", "--no-trunc"]).stdout.trim(), running);
     w.clean_up();
 }
+
+#[test]
+fn ps_sweeps_what_a_dead_create_left_and_spares_one_being_made() {
+    let Some(w) = World::new("ps-sweeps-dead-create") else {
+        return;
+    };
+    // Everything of a create but its record: what a kill -9 just before the
+    // record was written leaves (the root filesystem, config.json, the name).
+    let out = w.ch04(&["create", "--name", "ghost", "busybox", "true"]);
+    out.assert_success();
+    let dead = out.stdout.trim().to_string();
+    std::fs::remove_file(w.containers().join(&dead).join("container.json")).unwrap();
+    assert!(w.containers().join(&dead).join("rootfs/bin").is_dir());
+    // A container being made: its directory, locked by its create.
+    let busy = w.containers().join("b".repeat(64));
+    std::fs::create_dir(&busy).unwrap();
+    let creating = std::fs::File::open(&busy).unwrap();
+    creating.lock().unwrap();
+
+    let out = w.ch04(&["ps", "-aq"]);
+    out.assert_success();
+    assert_eq!(out.stdout, "", "neither is a container yet");
+    assert!(
+        !w.containers().join(&dead).exists(),
+        "the dead create's directory is gone"
+    );
+    let trash = w.env.state.path().join("trash");
+    assert_eq!(std::fs::read_dir(&trash).unwrap().count(), 0);
+    assert!(
+        busy.is_dir(),
+        "a directory still locked by its create is left alone"
+    );
+    // Its name pointed at a container that is no more: it is free.
+    w.ch04(&["create", "--name", "ghost", "busybox", "true"])
+        .assert_success();
+
+    drop(creating);
+    w.ch04(&["ps", "-a"]).assert_success();
+    assert!(!busy.exists(), "swept once its create is gone");
+    w.clean_up();
+}

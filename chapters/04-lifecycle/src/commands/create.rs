@@ -144,9 +144,14 @@ pub fn create_container(
     let id = new_id();
     let name = world.names.reserve(args.name.as_deref(), &id)?;
     let dir = world.containers.dir(&id);
+    // Held until the record is written: a directory without a record whose
+    // lock is free is a dead `create`'s, which `ps` sweeps.
+    let mut creating = None;
     let made = (|| -> Result<ContainerRecord> {
         fs::create_dir(&dir)
             .map_err(|e| Error::usage(format!("creating {}: {e}", dir.display())))?;
+        let lock = fs::File::open(&dir).and_then(|dir| dir.lock().map(|()| dir));
+        creating = Some(lock.map_err(|e| Error::usage(format!("locking {}: {e}", dir.display())))?);
         let rootfs = match (&source.external_rootfs, &image) {
             (Some(external), _) => external.clone(),
             (None, Some((_, image))) => {

@@ -48,7 +48,11 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
         }
         _ => None,
     };
-    let mut containers = Containers::open(engine)?.summaries()?;
+    let listing = Containers::open(engine)?.listing()?;
+    for id in &listing.unrecorded {
+        super::rm::sweep_unrecorded(engine, id);
+    }
+    let mut containers = listing.containers;
     containers.sort_by(|a, b| b.created.cmp(&a.created));
     let last = if args.latest { 1 } else { args.last };
     let show_all = args.all

@@ -124,9 +124,14 @@ pub struct Trashed {
 impl Trashed {
     /// Locks `dir` and renames it to `trash/<id>`; `None` if either fails.
     fn move_from(engine: &Engine, dir: &Path, id: &str) -> Option<Self> {
-        let trash = engine.paths.root_dir(TRASH).ok()?;
         let lock = File::open(dir).ok()?;
         lock.lock().ok()?;
+        Self::move_locked(engine, dir, id, lock)
+    }
+
+    /// Renames `dir`, whose lock `lock` holds, to `trash/<id>`.
+    fn move_locked(engine: &Engine, dir: &Path, id: &str, lock: File) -> Option<Self> {
+        let trash = engine.paths.root_dir(TRASH).ok()?;
         let target = trash.join(id);
         fs::rename(dir, &target).ok()?;
         Some(Trashed {
@@ -182,6 +187,32 @@ impl Trashed {
     }
     // ANCHOR_END: delete_in_background
 }
+
+// ANCHOR: sweep_unrecorded
+/// Deletes the directory of container `id`, found without a record, if its
+/// `create` died before writing one: `create` holds the directory's lock
+/// until the record is written, so a directory whose lock is free and which
+/// still has no record has nobody left to finish it. What the dead command
+/// (or its supervisor) made goes the way a removal's does; its name, which
+/// pointed at a missing container, is free already.
+pub fn sweep_unrecorded(engine: &Engine, id: &str) {
+    let Ok(containers) = Containers::open(engine) else {
+        return;
+    };
+    let dir = containers.dir(id);
+    let Ok(lock) = File::open(&dir) else {
+        return; // removed meanwhile
+    };
+    if lock.try_lock().is_err() || dir.join("container.json").exists() {
+        return; // being created, or created meanwhile
+    }
+    delete_leftovers(id);
+    let _ = root_filesystem_driver(engine).unmount(engine, &dir);
+    if let Some(trashed) = Trashed::move_locked(engine, &dir, id, lock) {
+        trashed.delete(engine);
+    }
+}
+// ANCHOR_END: sweep_unrecorded
 
 /// Deletes what a removal left in `trash/` when its process was killed
 /// before it finished; directories still locked are being deleted now.
