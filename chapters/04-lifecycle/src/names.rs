@@ -223,13 +223,25 @@ impl Names {
         }
     }
 
+    /// Whether container `id` is there: its record is, or its directory is
+    /// and its `create` is still at work (it holds the directory's lock until
+    /// the record is written). A directory left by a dead `create` does not
+    /// count: `ps` sweeps it.
     fn container_exists(&self, id: &str) -> bool {
-        let containers = self
+        let Some(dir) = self
             .dir
             .parent()
-            .map(|root| root.join("containers").join(id));
-        // The directory, not the record: a container being created has no record yet.
-        containers.is_some_and(|dir| dir.is_dir())
+            .map(|root| root.join("containers").join(id))
+        else {
+            return false;
+        };
+        if dir.join("container.json").exists() {
+            return true;
+        }
+        match fs::File::open(&dir) {
+            Ok(dir) => dir.try_lock().is_err(),
+            Err(_) => false,
+        }
     }
 
     /// The id holding `name`, if any.

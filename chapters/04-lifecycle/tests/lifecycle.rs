@@ -310,3 +310,26 @@ fn rm_returns_once_the_container_is_gone_and_its_files_follow() {
     );
     w.clean_up();
 }
+
+#[test]
+fn of_creates_racing_for_one_name_exactly_one_gets_it() {
+    let Some(w) = World::new("ch04 one name") else {
+        return;
+    };
+    for round in 0..3 {
+        let name = format!("contested-{round}");
+        let children: Vec<_> = (0..6)
+            .map(|_| spawn(&mut w.command(&["create", "--name", &name, "busybox", "true"])))
+            .collect();
+        let won = children
+            .into_iter()
+            .map(finish)
+            .filter(|out| out.code == 0)
+            .count();
+        assert_eq!(won, 1, "round {round}");
+        let listed = w.ch04(&["ps", "-a", "--filter", &format!("name={name}"), "-q"]);
+        assert_eq!(listed.stdout.lines().count(), 1);
+    }
+    assert_eq!(w.ch04(&["ps", "-aq"]).stdout.lines().count(), 3);
+    w.clean_up();
+}

@@ -142,16 +142,28 @@ pub fn create_container(
     // What removals killed half-way left behind goes before more is made.
     super::rm::sweep_trash(engine);
     let id = new_id();
-    let name = world.names.reserve(args.name.as_deref(), &id)?;
     let dir = world.containers.dir(&id);
-    // Held until the record is written: a directory without a record whose
-    // lock is free is a dead `create`'s, which `ps` sweeps.
-    let mut creating = None;
+    // The directory first, locked until the record is written: a name is
+    // taken while the directory it points at is there, and a directory
+    // without a record whose lock is free is a dead `create`'s, which `ps`
+    // sweeps.
+    fs::create_dir(&dir).map_err(|e| Error::usage(format!("creating {}: {e}", dir.display())))?;
+    let creating = fs::File::open(&dir).and_then(|locked| locked.lock().map(|()| locked));
+    let name = match creating {
+        Ok(_) => world
+            .names
+            .reserve(args.name.as_deref(), &id)
+            .map_err(Error::from),
+        Err(e) => Err(Error::usage(format!("locking {}: {e}", dir.display()))),
+    };
+    let name = match name {
+        Ok(name) => name,
+        Err(e) => {
+            let _ = fs::remove_dir(&dir);
+            return Err(e);
+        }
+    };
     let made = (|| -> Result<ContainerRecord> {
-        fs::create_dir(&dir)
-            .map_err(|e| Error::usage(format!("creating {}: {e}", dir.display())))?;
-        let lock = fs::File::open(&dir).and_then(|dir| dir.lock().map(|()| dir));
-        creating = Some(lock.map_err(|e| Error::usage(format!("locking {}: {e}", dir.display())))?);
         let rootfs = match (&source.external_rootfs, &image) {
             (Some(external), _) => external.clone(),
             (None, Some((_, image))) => {
