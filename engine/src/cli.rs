@@ -10,6 +10,11 @@
 //! up front but fills in its flags only when the parser reaches it, so a command
 //! line pays for the one command it runs, not for the hundreds of flags of the
 //! whole surface (about a millisecond at every start).
+//!
+//! The doc comments are also the help text, word for word docker's, placeholders
+//! like `<uid>` and `[:TAG]` included, which rustdoc would otherwise take for
+//! HTML tags and links.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 use clap::{Args, Parser, Subcommand};
 

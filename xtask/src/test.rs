@@ -45,6 +45,10 @@ const STEPS: &[Step] = &[
         action: clippy,
     },
     Step {
+        name: "doc",
+        action: doc,
+    },
+    Step {
         name: "build",
         action: build,
     },
@@ -165,6 +169,16 @@ fn clippy() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))
+}
+
+/// The API documentation, with its links checked: each public item's doc
+/// comment says what it is for, and a link that leads nowhere fails.
+fn doc() -> anyhow::Result<()> {
+    let mut cargo = util::cargo();
+    cargo
+        .args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    util::run(&mut cargo)
 }
 
 fn build() -> anyhow::Result<()> {

@@ -5,7 +5,7 @@
 //! layout, reads and writes the archives `docker save` and `skopeo` make, and
 //! runs a container from an image by unpacking its layers.
 //!
-//! - [`reference`]: `busybox` is `docker.io/library/busybox:latest`;
+//! - [`reference`](mod@reference): `busybox` is `docker.io/library/busybox:latest`;
 //! - [`store`]: the content-addressed store under `BERTH_ROOT/images`;
 //! - [`layer`]: applying a layer tar safely, whiteouts included;
 //! - [`archive`]: `load`, `save`, `import`;

@@ -116,7 +116,7 @@ pub fn entrypoint_and_cmd(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct State {
-    /// The status as last recorded; see [`ContainerRecord::reconcile`].
+    /// The status as last recorded; see [`Containers::reconcile`].
     pub status: Status,
     /// The init's pid on the host (0 when none).
     pub pid: i32,

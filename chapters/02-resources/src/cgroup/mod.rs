@@ -293,7 +293,7 @@ pub fn make_dir(dir: &Path) -> Result<(), CgroupError> {
 }
 
 /// Opens the control file `dir/name` to write `value` to it later (an error
-/// names the value, as [`write`]'s does).
+/// names the value, as [`write()`]'s does).
 pub fn open_control_file(
     dir: &Path,
     name: &str,

@@ -2,7 +2,7 @@
 //! --detach` itself: when the runtime leaves, its process is reparented to the
 //! supervisor (the subreaper), which reaps it with the container's others.
 //!
-//! A foreground `exec` is a [`Session`]: the supervisor also holds the
+//! A foreground `exec` is a `Session`: the supervisor also holds the
 //! process's stdio (pipes, or the pty master it receives on a console socket)
 //! and relays them to the client, as containerd's shim does for docker. So the
 //! process outlives its client: after the detach keys, or when the `exec`
