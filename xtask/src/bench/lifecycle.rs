@@ -105,8 +105,10 @@ pub fn run(scratch: &Path, rootfs: &Path, runs: usize, peers: &Peers) -> anyhow:
     // others are timed.
     let copy_start = time_runs(runs, || start_once(copy))?;
     start.insert(1, Row::new(tools[1].0, copy_start));
+    freed_many_inodes();
     let copy_create_rm = time_runs(runs, || create_rm_once(copy))?;
     create_rm.insert(1, Row::new(tools[1].0, copy_create_rm));
+    freed_many_inodes();
     if let Some(crun) = peers.crun_start {
         start.push(Row::new("crun run, same rootfs", crun.to_vec()));
     }
@@ -189,6 +191,7 @@ fn ps_rows(
     if with_docker {
         output(docker(&["container", "prune", "-f"]))?;
     }
+    freed_many_inodes();
     timed
 }
 
@@ -342,7 +345,44 @@ const QUIET: f64 = 0.10;
 /// disk, and that work would otherwise be charged to whichever tool's row
 /// comes next.
 fn wait_until_quiet() {
+    if !cfg!(test) {
+        let_freed_inodes_age();
+    }
     wait_for_quiet(Duration::from_millis(250), Duration::from_secs(20));
+}
+
+/// When the bench last deleted many files at once (a thousand containers
+/// pruned, a copied root filesystem per run).
+static MANY_FREED: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
+/// Notes that many files were just deleted: see [`let_freed_inodes_age`].
+pub(super) fn freed_many_inodes() {
+    *MANY_FREED.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+}
+
+/// Sleeps until the inodes the bench freed last are no longer recent. An ext4
+/// without a journal (this machine's) will not hand out an inode freed in the
+/// last `dirty_expire_centisecs` (30 s) plus 5 s: it walks the block group's
+/// bitmap from its start, looking up every freed inode it passes. After a
+/// thousand containers are pruned, every file the next row creates in that
+/// group pays for that walk; a row would be timed against what the previous
+/// one deleted.
+fn let_freed_inodes_age() {
+    let Some(freed) = *MANY_FREED.lock().unwrap_or_else(|e| e.into_inner()) else {
+        return;
+    };
+    let expire = std::fs::read_to_string("/proc/sys/vm/dirty_expire_centisecs")
+        .ok()
+        .and_then(|c| c.trim().parse::<u64>().ok())
+        .unwrap_or(3000);
+    let recent = Duration::from_millis(expire * 10) + Duration::from_secs(6);
+    if let Some(left) = recent.checked_sub(freed.elapsed()) {
+        println!(
+            "(waiting {:.0} s for the inodes freed by the last removals to age)",
+            left.as_secs_f64()
+        );
+        std::thread::sleep(left);
+    }
 }
 
 /// Waits (at most 2 s) until the CPUs and every disk are quiet over 50 ms:

@@ -78,6 +78,7 @@ pub fn run(scratch: &Path, rootfs: &Path, runs: usize, docker_runs: bool) -> any
             format!("ch04 (copy), {copy_runs} runs"),
             time_runs(copy_runs, || copy.ok(&start(image)))?,
         );
+        super::lifecycle::freed_many_inodes();
         rows.insert(1, copy_row);
         tables.push((image, rows));
     }
