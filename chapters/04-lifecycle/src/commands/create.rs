@@ -148,16 +148,14 @@ pub fn create_container(
     // without a record whose lock is free is a dead `create`'s, which `ps`
     // sweeps.
     fs::create_dir(&dir).map_err(|e| Error::usage(format!("creating {}: {e}", dir.display())))?;
-    let creating = fs::File::open(&dir).and_then(|locked| locked.lock().map(|()| locked));
-    let name = match creating {
-        Ok(_) => world
-            .names
-            .reserve(args.name.as_deref(), &id)
-            .map_err(Error::from),
-        Err(e) => Err(Error::usage(format!("locking {}: {e}", dir.display()))),
-    };
-    let name = match name {
-        Ok(name) => name,
+    let reserved = (|| -> Result<(fs::File, String)> {
+        let lock = fs::File::open(&dir)
+            .and_then(|locked| locked.lock().map(|()| locked))
+            .map_err(|e| Error::usage(format!("locking {}: {e}", dir.display())))?;
+        Ok((lock, world.names.reserve(args.name.as_deref(), &id)?))
+    })();
+    let (_creating, name) = match reserved {
+        Ok(reserved) => reserved,
         Err(e) => {
             let _ = fs::remove_dir(&dir);
             return Err(e);
