@@ -2,6 +2,18 @@
 //! mount tables and namespace links. The same parsers read the host's files and
 //! what a container printed of its own.
 
+/// A cgroup2 tree on this host: `/sys/fs/cgroup` on a v2 host, or the
+/// controller-less `/sys/fs/cgroup/unified` of a hybrid one.
+pub fn cgroup2_root() -> Option<std::path::PathBuf> {
+    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .find(|candidate| {
+            nix::sys::statfs::statfs(*candidate)
+                .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+        })
+        .map(std::path::PathBuf::from)
+}
+
 /// docker's default capability set as a mask (14 capabilities).
 pub const DOCKER_DEFAULT_CAPS: u64 = 0x00000000a80425fb;
 /// `CAP_NET_ADMIN`'s bit number.

@@ -12,18 +12,8 @@ use berth_engine::Cgroups;
 use berth_engine::cli::RunArgs;
 use berth_engine::oci_spec::runtime::Spec;
 use berth_resources::cgroup::CgroupV2;
+use berth_tests::kernel::cgroup2_root;
 use common::{held_shell, random_hex, read, release, root_or_skip, spec_for};
-
-/// A cgroup2 root on this host, if there is one.
-fn cgroup2_root() -> Option<PathBuf> {
-    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
-        .into_iter()
-        .find(|candidate| {
-            nix::sys::statfs::statfs(*candidate)
-                .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-        })
-        .map(PathBuf::from)
-}
 
 /// A unique cgroup parent, removed (with anything left in it) when dropped.
 struct TestParent {

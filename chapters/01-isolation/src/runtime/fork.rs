@@ -129,23 +129,11 @@ unsafe fn fork_then_join(flags: CloneFlags, dir: BorrowedFd) -> nix::Result<libc
 #[cfg(test)]
 mod tests {
     use std::os::fd::AsFd;
-    use std::path::PathBuf;
 
+    use berth_tests::kernel::cgroup2_root;
     use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 
     use super::*;
-
-    /// A cgroup2 tree on this host: the whole tree, or the controller-less
-    /// one of a hybrid layout.
-    fn cgroup2_root() -> Option<PathBuf> {
-        ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
-            .into_iter()
-            .find(|dir| {
-                nix::sys::statfs::statfs(*dir)
-                    .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-            })
-            .map(PathBuf::from)
-    }
 
     /// A filter that answers ENOSYS to clone3 and lets everything else through.
     fn without_clone3() -> BpfProgram {
