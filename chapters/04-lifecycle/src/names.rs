@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use berth_engine::state::lock;
 use berth_engine::{Engine, Error};
 
-use crate::record::Containers;
+use crate::record::{Containers, abandoned_by_create};
 
 /// What can go wrong with names and lookups.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -223,25 +223,13 @@ impl Names {
         }
     }
 
-    /// Whether container `id` is there: its record is, or its directory is
-    /// and its `create` is still at work (it holds the directory's lock until
-    /// the record is written). A directory left by a dead `create` does not
-    /// count: `ps` sweeps it.
+    /// Whether container `id` is there: its directory is, and it is not one
+    /// a dead `create` left ([`abandoned_by_create`]), which `ps` sweeps.
     fn container_exists(&self, id: &str) -> bool {
-        let Some(dir) = self
-            .dir
+        self.dir
             .parent()
             .map(|root| root.join("containers").join(id))
-        else {
-            return false;
-        };
-        if dir.join("container.json").exists() {
-            return true;
-        }
-        match fs::File::open(&dir) {
-            Ok(dir) => dir.try_lock().is_err(),
-            Err(_) => false,
-        }
+            .is_some_and(|dir| dir.is_dir() && abandoned_by_create(&dir).is_none())
     }
 
     /// The id holding `name`, if any.

@@ -250,6 +250,17 @@ pub struct Listing {
     pub unrecorded: Vec<String>,
 }
 
+/// The lock of the container directory `dir` if the `create` that made it
+/// died before writing the record: `create` holds the directory's lock until
+/// then, so a directory whose lock is free and which still has no record has
+/// nobody left to finish it. `None` while it is being made, once it has a
+/// record, and when it is gone.
+pub fn abandoned_by_create(dir: &Path) -> Option<File> {
+    let lock = File::open(dir).ok()?;
+    lock.try_lock().ok()?;
+    (!dir.join("container.json").exists()).then_some(lock)
+}
+
 // ANCHOR: container_summary
 /// A container as a listing shows it: the part of `container.json` that `ps`
 /// prints or filters on. serde skips the rest of the file without keeping it,

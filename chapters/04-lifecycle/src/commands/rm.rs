@@ -14,7 +14,7 @@ use super::stop::signal_and_wait;
 use super::{World, for_each};
 use crate::events;
 use crate::names::Names;
-use crate::record::{ContainerRecord, Containers};
+use crate::record::{ContainerRecord, Containers, abandoned_by_create};
 use crate::state::{Action, Answer, decide};
 use crate::supervisor::runtime::delete_leftovers;
 
@@ -190,22 +190,18 @@ impl Trashed {
 
 // ANCHOR: sweep_unrecorded
 /// Deletes the directory of container `id`, found without a record, if its
-/// `create` died before writing one: `create` holds the directory's lock
-/// until the record is written, so a directory whose lock is free and which
-/// still has no record has nobody left to finish it. What the dead command
-/// (or its supervisor) made goes the way a removal's does; its name, which
-/// pointed at a missing container, is free already.
+/// `create` died before writing one (see [`abandoned_by_create`]). What the
+/// dead command (or its supervisor) made goes the way a removal's does; its
+/// name, which pointed at a missing container, is free already.
 pub fn sweep_unrecorded(engine: &Engine, id: &str) {
     let Ok(containers) = Containers::open(engine) else {
         return;
     };
     let dir = containers.dir(id);
-    let Ok(lock) = File::open(&dir) else {
-        return; // removed meanwhile
+    // Being created, created meanwhile or removed meanwhile: left alone.
+    let Some(lock) = abandoned_by_create(&dir) else {
+        return;
     };
-    if lock.try_lock().is_err() || dir.join("container.json").exists() {
-        return; // being created, or created meanwhile
-    }
     delete_leftovers(id);
     let _ = root_filesystem_driver(engine).unmount(engine, &dir);
     if let Some(trashed) = Trashed::move_locked(engine, &dir, id, lock) {
